@@ -1,0 +1,3 @@
+"""pygocd: GoCD, the continuous-delivery server, rewritten in Python."""
+
+__version__ = "0.1.0"

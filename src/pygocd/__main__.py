@@ -1,0 +1,3 @@
+from pygocd.cli import main
+
+raise SystemExit(main())

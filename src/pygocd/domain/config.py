@@ -1,0 +1,59 @@
+"""The whole effective configuration: one immutable snapshot, swapped atomically on change.
+
+A `CruiseConfig` merges the stored config document with the last valid parse of each config
+repo. Look-ups are case-insensitive, as every GoCD name is.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from pygocd.domain.config_repos import ConfigRepoConfig
+from pygocd.domain.environments import EnvironmentConfig
+from pygocd.domain.pipelines import PipelineConfig, PipelineGroup, TemplateConfig
+
+
+@dataclass(frozen=True)
+class CruiseConfig:
+    groups: tuple[PipelineGroup, ...] = ()
+    templates: tuple[TemplateConfig, ...] = ()
+    environments: tuple[EnvironmentConfig, ...] = ()
+    config_repos: tuple[ConfigRepoConfig, ...] = ()
+    md5: str = field(default="", compare=False)
+
+    @cached_property
+    def _pipelines_by_name(self) -> dict[str, PipelineConfig]:
+        return {p.name.lower(): p for p in self.all_pipelines()}
+
+    def all_pipelines(self) -> Iterator[PipelineConfig]:
+        for group in self.groups:
+            yield from group.pipelines
+
+    def find_pipeline(self, name: str) -> PipelineConfig | None:
+        return self._pipelines_by_name.get(name.lower())
+
+    def find_group(self, name: str) -> PipelineGroup | None:
+        wanted = name.lower()
+        return next((g for g in self.groups if g.name.lower() == wanted), None)
+
+    def find_template(self, name: str) -> TemplateConfig | None:
+        wanted = name.lower()
+        return next((t for t in self.templates if t.name.lower() == wanted), None)
+
+    def find_environment(self, name: str) -> EnvironmentConfig | None:
+        wanted = name.lower()
+        return next((e for e in self.environments if e.name.lower() == wanted), None)
+
+    def environment_of(self, pipeline: str) -> EnvironmentConfig | None:
+        """The environment holding this pipeline; GoCD allows at most one."""
+        return next((e for e in self.environments if e.has_pipeline(pipeline)), None)
+
+    def find_config_repo(self, repo_id: str) -> ConfigRepoConfig | None:
+        wanted = repo_id.lower()
+        return next((r for r in self.config_repos if r.id.lower() == wanted), None)
+
+    @property
+    def pipeline_count(self) -> int:
+        return len(self._pipelines_by_name)
