@@ -107,6 +107,9 @@ class StageEvent(enum.StrEnum):
 
 
 def stage_event(previous: StageResult | None, current: StageResult) -> StageEvent:
+    """GoCD's `StageResult.describeChangeEvent`; only a finished stage has an event."""
+    if current is StageResult.UNKNOWN:
+        raise ValueError("Current result can not be Unknown")
     if current is StageResult.CANCELLED:
         return StageEvent.CANCELLED
     if current is StageResult.PASSED:
