@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 
 from pygocd.domain.config_repos import ConfigRepoConfig
@@ -57,3 +58,17 @@ class CruiseConfig:
     @property
     def pipeline_count(self) -> int:
         return len(self._pipelines_by_name)
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigRevision:
+    """One saved version of the stored config document (append-only history)."""
+
+    md5: str
+    parent_md5: str
+    document: dict[str, object]
+    author: str
+    message: str
+    created_at: datetime
+    id: int | None = None
+    parent_id: int = 0

@@ -1,0 +1,186 @@
+"""Material instances (one row per fingerprint), their modifications, and the revisions an
+instance was built from (GoCD's `pipelinematerialrevisions`)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+from sqlalchemy import insert, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pygocd.db.columns import as_utc
+from pygocd.db.tables import materials, modifications, modified_files, pipeline_material_revisions
+from pygocd.domain.materials import (
+    DependencyMaterialConfig,
+    MaterialConfig,
+    url_without_credentials,
+)
+from pygocd.domain.modifications import MaterialRevision, Modification, ModifiedAction, ModifiedFile
+
+
+async def ensure_material(connection: AsyncConnection, material: MaterialConfig) -> int:
+    """The id of the material row for this fingerprint, created on first sight."""
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    values: dict[str, object] = {"type": material.type_name, "fingerprint": material.fingerprint}
+    if isinstance(material, DependencyMaterialConfig):
+        values |= {"pipeline_name": material.pipeline, "stage_name": material.stage}
+    else:
+        url = getattr(material, "url", None) or getattr(material, "port", None)
+        if url:
+            values["url"] = url_without_credentials(url)
+        branch = getattr(material, "branch", None)
+        if branch:
+            values["branch"] = branch
+    await connection.execute(
+        dialect.insert(materials)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["fingerprint"])
+    )
+    query = select(materials.c.id).where(materials.c.fingerprint == material.fingerprint)
+    return int((await connection.execute(query)).scalar_one())
+
+
+async def add_modifications(
+    connection: AsyncConnection, material_id: int, found: list[Modification]
+) -> list[Modification]:
+    """Store modifications (oldest first) and their files; returns them with ids."""
+    saved: list[Modification] = []
+    for modification in found:
+        modification_id = (
+            await connection.execute(
+                insert(modifications)
+                .values(
+                    material_id=material_id,
+                    revision=modification.revision,
+                    user_name=modification.user_name,
+                    email_address=modification.email_address,
+                    comment=modification.comment,
+                    modified_time=modification.modified_time,
+                    pipeline_label=modification.pipeline_label,
+                )
+                .returning(modifications.c.id)
+            )
+        ).scalar_one()
+        if modification.files:
+            await connection.execute(
+                insert(modified_files),
+                [
+                    {
+                        "modification_id": modification_id,
+                        "file_name": f.file_name,
+                        "action": f.action.value,
+                        "folder_name": f.folder_name,
+                        "revision": f.revision,
+                    }
+                    for f in modification.files
+                ],
+            )
+        saved.append(
+            Modification(
+                revision=modification.revision,
+                modified_time=modification.modified_time,
+                user_name=modification.user_name,
+                email_address=modification.email_address,
+                comment=modification.comment,
+                files=modification.files,
+                pipeline_label=modification.pipeline_label,
+                id=modification_id,
+            )
+        )
+    return saved
+
+
+async def save_material_revisions(
+    connection: AsyncConnection, pipeline_id: int, revisions: tuple[MaterialRevision, ...]
+) -> None:
+    for revision in revisions:
+        query = select(materials.c.id).where(materials.c.fingerprint == revision.fingerprint)
+        material_id = (await connection.execute(query)).scalar_one_or_none()
+        newest, oldest = revision.modifications[0].id, revision.modifications[-1].id
+        if material_id is None or newest is None or oldest is None:
+            raise ValueError(
+                f"material revision {revision.fingerprint[:12]} refers to unsaved modifications"
+            )
+        await connection.execute(
+            insert(pipeline_material_revisions).values(
+                pipeline_id=pipeline_id,
+                material_id=material_id,
+                from_modification_id=oldest,
+                to_modification_id=newest,
+                changed=revision.changed,
+                name=revision.material_name,
+                folder=revision.folder,
+            )
+        )
+
+
+async def load_material_revisions(
+    connection: AsyncConnection, pipeline_id: int
+) -> tuple[MaterialRevision, ...]:
+    rows = (
+        (
+            await connection.execute(
+                select(pipeline_material_revisions, materials.c.fingerprint)
+                .join(materials, materials.c.id == pipeline_material_revisions.c.material_id)
+                .where(pipeline_material_revisions.c.pipeline_id == pipeline_id)
+                .order_by(pipeline_material_revisions.c.id)
+            )
+        )
+        .mappings()
+        .all()
+    )
+    result: list[MaterialRevision] = []
+    for row in rows:
+        mods = (
+            (
+                await connection.execute(
+                    select(modifications)
+                    .where(
+                        modifications.c.material_id == row["material_id"],
+                        modifications.c.id >= row["from_modification_id"],
+                        modifications.c.id <= row["to_modification_id"],
+                    )
+                    .order_by(modifications.c.id.desc())
+                )
+            )
+            .mappings()
+            .all()
+        )
+        files_by_mod: dict[int, list[ModifiedFile]] = defaultdict(list)
+        file_rows = await connection.execute(
+            select(modified_files)
+            .where(modified_files.c.modification_id.in_([m["id"] for m in mods]))
+            .order_by(modified_files.c.id)
+        )
+        for f in file_rows.mappings():
+            files_by_mod[f["modification_id"]].append(
+                ModifiedFile(
+                    file_name=f["file_name"],
+                    action=ModifiedAction(f["action"]),
+                    folder_name=f["folder_name"],
+                    revision=f["revision"],
+                )
+            )
+        result.append(
+            MaterialRevision(
+                fingerprint=row["fingerprint"],
+                modifications=tuple(
+                    Modification(
+                        revision=m["revision"],
+                        modified_time=as_utc(m["modified_time"]),
+                        user_name=m["user_name"],
+                        email_address=m["email_address"],
+                        comment=m["comment"],
+                        files=tuple(files_by_mod[m["id"]]),
+                        pipeline_label=m["pipeline_label"],
+                        id=m["id"],
+                    )
+                    for m in mods
+                ),
+                changed=row["changed"],
+                material_name=row["name"],
+                folder=row["folder"],
+            )
+        )
+    return tuple(result)

@@ -1,0 +1,341 @@
+"""Pipeline instances with their stages, jobs, transitions and build cause; pipeline counters."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from pygocd.db.columns import as_utc, as_utc_or_none
+from pygocd.db.repositories.materials import load_material_revisions, save_material_revisions
+from pygocd.db.tables import (
+    environment_variables,
+    job_state_transitions,
+    jobs,
+    pipeline_states,
+    pipelines,
+    stages,
+)
+from pygocd.domain.pipelines import ApprovalType
+from pygocd.domain.runs import (
+    BuildCause,
+    BuildCauseType,
+    JobInstance,
+    JobStateTransition,
+    PipelineInstance,
+    PipelineLock,
+    PipelinePauseInfo,
+    PipelineState,
+    StageInstance,
+)
+from pygocd.domain.states import JobResult, JobState, StageResult, StageState
+from pygocd.domain.variables import EnvironmentVariable
+
+TRIGGER_VARIABLES = "Trigger"
+
+
+class SqlPipelineInstanceRepository:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def _ensure_state_row(self, pipeline: str) -> None:
+        dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
+        statement = (
+            dialect.insert(pipeline_states)
+            .values(
+                name_key=pipeline.lower(),
+                name=pipeline,
+                last_counter=0,
+                paused=False,
+                locked=False,
+            )
+            .on_conflict_do_nothing(index_elements=["name_key"])
+        )
+        await self._connection.execute(statement)
+
+    async def next_counter(self, pipeline: str) -> int:
+        await self._ensure_state_row(pipeline)
+        # A single UPDATE ... RETURNING takes the row lock on PostgreSQL, so concurrent
+        # schedulers (even in several processes) always get distinct, consecutive counters.
+        statement = (
+            update(pipeline_states)
+            .where(pipeline_states.c.name_key == pipeline.lower())
+            .values(last_counter=pipeline_states.c.last_counter + 1)
+            .returning(pipeline_states.c.last_counter)
+        )
+        counter = (await self._connection.execute(statement)).scalar_one()
+        return int(counter)
+
+    async def state(self, pipeline: str) -> PipelineState:
+        query = select(pipeline_states).where(pipeline_states.c.name_key == pipeline.lower())
+        row = (await self._connection.execute(query)).mappings().first()
+        if row is None:
+            return PipelineState(name=pipeline)
+        return PipelineState(
+            name=row["name"],
+            last_counter=row["last_counter"],
+            pause=PipelinePauseInfo(
+                paused=row["paused"],
+                paused_by=row["pause_by"],
+                pause_reason=row["pause_cause"],
+                paused_at=as_utc_or_none(row["paused_at"]),
+            ),
+            lock=PipelineLock(
+                locked=row["locked"], locked_by_pipeline_id=row["locked_by_pipeline_id"]
+            ),
+        )
+
+    async def add(self, instance: PipelineInstance) -> PipelineInstance:
+        assert instance.created_at is not None, "instances are stamped by the service"
+        cause = instance.build_cause
+        pipeline_id = (
+            await self._connection.execute(
+                insert(pipelines)
+                .values(
+                    name=instance.name,
+                    name_key=instance.name.lower(),
+                    counter=instance.counter,
+                    label=instance.label,
+                    build_cause_type=cause.type.value,
+                    build_cause_message=cause.message,
+                    build_cause_approver=cause.approver,
+                    natural_order=instance.natural_order,
+                    comment=instance.comment,
+                    created_at=instance.created_at,
+                )
+                .returning(pipelines.c.id)
+            )
+        ).scalar_one()
+        await save_material_revisions(self._connection, pipeline_id, cause.material_revisions)
+        if cause.trigger_variables:
+            await self._connection.execute(
+                insert(environment_variables),
+                [
+                    {
+                        "entity_type": TRIGGER_VARIABLES,
+                        "entity_id": pipeline_id,
+                        "name": v.name,
+                        "value": v.value,
+                        "secure": v.secure,
+                    }
+                    for v in cause.trigger_variables
+                ],
+            )
+        saved_stages = [await self.add_stage(pipeline_id, stage) for stage in instance.stages]
+        return PipelineInstance(
+            name=instance.name,
+            counter=instance.counter,
+            label=instance.label,
+            build_cause=cause,
+            natural_order=instance.natural_order,
+            comment=instance.comment,
+            stages=tuple(saved_stages),
+            created_at=instance.created_at,
+            id=pipeline_id,
+        )
+
+    async def add_stage(self, pipeline_id: int, stage: StageInstance) -> StageInstance:
+        assert stage.created_at is not None, "stages are stamped by the service"
+        stage_id = (
+            await self._connection.execute(
+                insert(stages)
+                .values(
+                    pipeline_id=pipeline_id,
+                    name=stage.name,
+                    name_key=stage.name.lower(),
+                    counter=stage.counter,
+                    order_id=stage.order,
+                    approval_type=stage.approval_type.value,
+                    approved_by=stage.approved_by,
+                    cancelled_by=stage.cancelled_by,
+                    state=stage.state.value,
+                    result=stage.result.value,
+                    latest_run=stage.latest_run,
+                    rerun_of_counter=stage.rerun_of_counter,
+                    fetch_materials=stage.fetch_materials,
+                    clean_working_dir=stage.clean_working_directory,
+                    artifacts_deleted=stage.artifacts_deleted,
+                    config_version=stage.config_version,
+                    created_at=stage.created_at,
+                    last_transitioned_at=stage.created_at,
+                )
+                .returning(stages.c.id)
+            )
+        ).scalar_one()
+        saved_jobs = [await self._add_job(stage_id, job) for job in stage.jobs]
+        return replace(stage, id=stage_id, pipeline_id=pipeline_id, jobs=tuple(saved_jobs))
+
+    async def _add_job(self, stage_id: int, job: JobInstance) -> JobInstance:
+        assert job.scheduled_at is not None, "jobs are stamped by the service"
+        job_id = (
+            await self._connection.execute(
+                insert(jobs)
+                .values(
+                    stage_id=stage_id,
+                    name=job.name,
+                    state=job.state.value,
+                    result=job.result.value,
+                    agent_uuid=job.agent_uuid,
+                    scheduled_at=job.scheduled_at,
+                    ignored=job.ignored,
+                    run_on_all_agents=job.run_on_all_agents,
+                    run_multiple_instance=job.run_multiple_instance,
+                    original_job_id=job.original_job_id,
+                    rerun=job.rerun,
+                )
+                .returning(jobs.c.id)
+            )
+        ).scalar_one()
+        transitions = job.transitions or (JobStateTransition(job.state, job.scheduled_at),)
+        saved: list[JobStateTransition] = []
+        for transition in transitions:
+            transition_id = (
+                await self._connection.execute(
+                    insert(job_state_transitions)
+                    .values(
+                        job_id=job_id,
+                        stage_id=stage_id,
+                        state=transition.state.value,
+                        changed_at=transition.changed_at,
+                    )
+                    .returning(job_state_transitions.c.id)
+                )
+            ).scalar_one()
+            saved.append(JobStateTransition(transition.state, transition.changed_at, transition_id))
+        return replace(job, id=job_id, stage_id=stage_id, transitions=tuple(saved))
+
+    async def list_counters(self, pipeline: str) -> list[int]:
+        query = (
+            select(pipelines.c.counter)
+            .where(pipelines.c.name_key == pipeline.lower())
+            .order_by(pipelines.c.counter)
+        )
+        return [int(c) for c in (await self._connection.execute(query)).scalars()]
+
+    async def find(self, pipeline: str, counter: int) -> PipelineInstance | None:
+        query = select(pipelines).where(
+            pipelines.c.name_key == pipeline.lower(), pipelines.c.counter == counter
+        )
+        row = (await self._connection.execute(query)).mappings().first()
+        if row is None:
+            return None
+        return await self._load(row)
+
+    async def _load(self, row: RowMapping) -> PipelineInstance:
+        pipeline_id = row["id"]
+        stage_rows = (
+            (
+                await self._connection.execute(
+                    select(stages)
+                    .where(stages.c.pipeline_id == pipeline_id)
+                    .order_by(stages.c.order_id, stages.c.counter)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        stage_ids = [s["id"] for s in stage_rows]
+        job_rows = (
+            (
+                await self._connection.execute(
+                    select(jobs).where(jobs.c.stage_id.in_(stage_ids)).order_by(jobs.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        transition_rows = (
+            (
+                await self._connection.execute(
+                    select(job_state_transitions)
+                    .where(job_state_transitions.c.stage_id.in_(stage_ids))
+                    .order_by(job_state_transitions.c.id)
+                )
+            )
+            .mappings()
+            .all()
+        )
+        transitions_by_job: dict[int, list[JobStateTransition]] = defaultdict(list)
+        for t in transition_rows:
+            transitions_by_job[t["job_id"]].append(
+                JobStateTransition(JobState(t["state"]), as_utc(t["changed_at"]), t["id"])
+            )
+        jobs_by_stage: dict[int, list[JobInstance]] = defaultdict(list)
+        for j in job_rows:
+            jobs_by_stage[j["stage_id"]].append(
+                _job_from_row(j, tuple(transitions_by_job[j["id"]]))
+            )
+        variable_rows = (
+            await self._connection.execute(
+                select(environment_variables).where(
+                    environment_variables.c.entity_type == TRIGGER_VARIABLES,
+                    environment_variables.c.entity_id == pipeline_id,
+                )
+            )
+        ).mappings()
+        cause = BuildCause(
+            type=BuildCauseType(row["build_cause_type"]),
+            message=row["build_cause_message"] or "",
+            approver=row["build_cause_approver"] or "",
+            material_revisions=await load_material_revisions(self._connection, pipeline_id),
+            trigger_variables=tuple(
+                EnvironmentVariable(name=v["name"], value=v["value"], secure=v["secure"])
+                for v in variable_rows
+            ),
+        )
+        return PipelineInstance(
+            name=row["name"],
+            counter=row["counter"],
+            label=row["label"],
+            build_cause=cause,
+            natural_order=row["natural_order"],
+            comment=row["comment"],
+            stages=tuple(_stage_from_row(s, tuple(jobs_by_stage[s["id"]])) for s in stage_rows),
+            created_at=as_utc(row["created_at"]),
+            id=pipeline_id,
+        )
+
+
+def _job_from_row(row: RowMapping, transitions: tuple[JobStateTransition, ...]) -> JobInstance:
+    return JobInstance(
+        name=row["name"],
+        state=JobState(row["state"]),
+        result=JobResult(row["result"]),
+        agent_uuid=row["agent_uuid"],
+        scheduled_at=as_utc(row["scheduled_at"]),
+        run_on_all_agents=row["run_on_all_agents"],
+        run_multiple_instance=row["run_multiple_instance"],
+        ignored=row["ignored"],
+        rerun=row["rerun"],
+        original_job_id=row["original_job_id"],
+        transitions=transitions,
+        id=row["id"],
+        stage_id=row["stage_id"],
+    )
+
+
+def _stage_from_row(row: RowMapping, stage_jobs: tuple[JobInstance, ...]) -> StageInstance:
+    return StageInstance(
+        name=row["name"],
+        counter=row["counter"],
+        order=row["order_id"],
+        approval_type=ApprovalType(row["approval_type"]),
+        approved_by=row["approved_by"],
+        cancelled_by=row["cancelled_by"],
+        state=StageState(row["state"]),
+        result=StageResult(row["result"]),
+        created_at=as_utc(row["created_at"]),
+        last_transitioned_at=as_utc_or_none(row["last_transitioned_at"]),
+        latest_run=row["latest_run"],
+        rerun_of_counter=row["rerun_of_counter"],
+        fetch_materials=row["fetch_materials"],
+        clean_working_directory=row["clean_working_dir"],
+        artifacts_deleted=row["artifacts_deleted"],
+        config_version=row["config_version"],
+        jobs=stage_jobs,
+        id=row["id"],
+        pipeline_id=row["pipeline_id"],
+    )

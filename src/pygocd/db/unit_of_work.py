@@ -1,0 +1,46 @@
+"""The unit of work: one database transaction with the repositories bound to it.
+
+SQLite allows one writer at a time; rather than let concurrent writers fail with "database is
+locked", writing units of work in this process queue on one asyncio lock (DESIGN §4). On
+PostgreSQL, transactions run concurrently and constraints settle races.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from pygocd.db.engine import is_sqlite
+from pygocd.db.repositories.config_revisions import SqlConfigRevisionRepository
+from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
+
+
+class SqlUnitOfWork:
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+        self.config_revisions = SqlConfigRevisionRepository(connection)
+        self.pipeline_instances = SqlPipelineInstanceRepository(connection)
+
+    async def commit(self) -> None:
+        await self._connection.commit()
+
+
+class SqlUnitOfWorkFactory:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._write_lock = asyncio.Lock() if is_sqlite(str(engine.url)) else None
+
+    def __call__(self, *, read_only: bool = False) -> AbstractAsyncContextManager[SqlUnitOfWork]:
+        return self._unit(read_only=read_only)
+
+    @asynccontextmanager
+    async def _unit(self, *, read_only: bool) -> AsyncIterator[SqlUnitOfWork]:
+        if self._write_lock is None or read_only:
+            async with self.engine.connect() as connection:
+                yield SqlUnitOfWork(connection)
+            return
+        async with self._write_lock, self.engine.connect() as connection:
+            yield SqlUnitOfWork(connection)

@@ -1,0 +1,66 @@
+"""Creating pipeline instances: counter, label, build cause, first stage and its jobs, in one
+transaction, then an event."""
+
+from __future__ import annotations
+
+from pygocd.domain.job_plans import new_stage_instance
+from pygocd.domain.labels import LabelContext, render_label
+from pygocd.domain.materials import material_name
+from pygocd.domain.pipelines import PipelineConfig
+from pygocd.domain.runs import BuildCause, PipelineInstance
+from pygocd.domain.variables import merge_variables
+from pygocd.services.events import PIPELINE_CHANGED
+from pygocd.services.ports import Clock, EventBus, UnitOfWork
+
+
+def _label_context(pipeline: PipelineConfig, counter: int, cause: BuildCause) -> LabelContext:
+    by_fingerprint = {m.fingerprint: m for m in pipeline.materials}
+    revisions: dict[str, str] = {}
+    for revision in cause.material_revisions:
+        material = by_fingerprint.get(revision.fingerprint)
+        name = material_name(material) if material is not None else revision.material_name
+        if name:
+            latest = revision.latest
+            revisions[name] = latest.pipeline_label or latest.revision
+    environment = {
+        v.name: v.value or ""
+        for v in merge_variables(pipeline.environment_variables, cause.trigger_variables)
+        if not v.secure
+    }
+    return LabelContext(counter=counter, material_revisions=revisions, environment=environment)
+
+
+async def create_instance(
+    uow: UnitOfWork,
+    pipeline: PipelineConfig,
+    cause: BuildCause,
+    clock: Clock,
+    *,
+    config_version: str | None = None,
+) -> PipelineInstance:
+    """Insert the next instance of `pipeline` with its first stage; the caller commits."""
+    now = clock.now()
+    counter = await uow.pipeline_instances.next_counter(pipeline.name)
+    label = render_label(pipeline.label_template, _label_context(pipeline, counter, cause))
+    first_stage = new_stage_instance(
+        pipeline.first_stage,
+        order=1,
+        counter=1,
+        approved_by=cause.approver,
+        now=now,
+        config_version=config_version,
+    )
+    instance = PipelineInstance(
+        name=pipeline.name,
+        counter=counter,
+        label=label,
+        build_cause=cause,
+        natural_order=float(counter),
+        stages=(first_stage,),
+        created_at=now,
+    )
+    return await uow.pipeline_instances.add(instance)
+
+
+async def publish_instance_created(bus: EventBus, instance: PipelineInstance) -> None:
+    await bus.publish(PIPELINE_CHANGED, {"pipeline": instance.name, "counter": instance.counter})

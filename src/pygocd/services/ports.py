@@ -1,0 +1,74 @@
+"""The ports services depend on; `pygocd.db` and `pygocd.bus` implement them.
+
+Ports give the direction of dependencies, not a seam for mocking: service tests use the real
+database adapter on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AbstractAsyncContextManager
+from datetime import datetime
+from typing import Protocol
+
+from pygocd.domain.config import ConfigRevision
+from pygocd.domain.runs import PipelineInstance, PipelineState
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class ConfigRevisionRepository(Protocol):
+    async def latest(self) -> ConfigRevision | None: ...
+
+    async def get(self, md5: str) -> ConfigRevision | None: ...
+
+    async def list(self, limit: int = 50, offset: int = 0) -> list[ConfigRevision]: ...
+
+    async def add(self, revision: ConfigRevision) -> int:
+        """Store a revision, return its id; `Conflict` if another was saved on the same parent."""
+        ...
+
+
+class PipelineInstanceRepository(Protocol):
+    async def next_counter(self, pipeline: str) -> int:
+        """Increment and return the pipeline's counter (GoCD's `pipelinelabelcounts`)."""
+        ...
+
+    async def add(self, instance: PipelineInstance) -> PipelineInstance:
+        """Insert an instance with its stages and jobs; returns it with ids filled in."""
+        ...
+
+    async def find(self, pipeline: str, counter: int) -> PipelineInstance | None: ...
+
+    async def list_counters(self, pipeline: str) -> list[int]: ...
+
+    async def state(self, pipeline: str) -> PipelineState: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction. Leaving the block without `commit()` rolls back."""
+
+    config_revisions: ConfigRevisionRepository
+    pipeline_instances: PipelineInstanceRepository
+
+    async def commit(self) -> None: ...
+
+
+class UnitOfWorkFactory(Protocol):
+    def __call__(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+
+
+class EventBus(Protocol):
+    async def publish(self, topic: str, payload: dict[str, object]) -> None: ...
+
+    def subscribe(self, *topics: str) -> AbstractAsyncContextManager[AsyncIterator[Event]]: ...
+
+
+class Event(Protocol):
+    @property
+    def topic(self) -> str: ...
+
+    @property
+    def payload(self) -> dict[str, object]: ...
