@@ -10,9 +10,19 @@ from dataclasses import dataclass
 
 MAX_LABEL_LENGTH = 255
 
-_TOKEN = re.compile(r"\$\{(?P<name>[^}\[]+)(?:\[:(?P<truncation>\d+)])?}")
+# `PipelineLabel.PATTERN`: what rendering replaces.
+_TOKEN = re.compile(r"\$\{(?P<name>[^}\[]+)(?:\[:(?P<truncation>[0-9]+)])?}")
+# `StringUtils.substringsBetween(template, "${", "}")`: what validation looks at.
 _ANY_TOKEN = re.compile(r"\$\{([^}]*)}")
+# `PipelineConfig.LABEL_TEMPLATE_TOKEN_PATTERN`: a material token, optionally truncated.
+_MATERIAL_TOKEN = re.compile(r"(?P<name>[^\[]*)(?:\[:(?P<truncation>[0-9]+)])?")
 _ENV_PREFIX = "env:"
+_COUNT = "count"
+_FORMAT_MESSAGE = (
+    "Label should be composed of alphanumeric text, it can contain the build number as "
+    "${COUNT}, can contain a material revision as ${<material-name>} of "
+    "${<material-name>[:<number>]}, or use params as #{<param-name>}."
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +42,7 @@ def render_label(template: str, context: LabelContext) -> str:
     def replace(match: re.Match[str]) -> str:
         name = match.group("name")
         lowered = name.lower()
-        if lowered == "count":
+        if lowered == _COUNT:
             return str(context.counter)
         if lowered.startswith(_ENV_PREFIX):
             return environment.get(lowered[len(_ENV_PREFIX) :], "")
@@ -40,7 +50,13 @@ def render_label(template: str, context: LabelContext) -> str:
         if revision is None:
             return match.group(0)
         truncation = match.group("truncation")
-        if truncation is not None and not truncation.startswith("0"):
+        # N starting with 0 is ignored; an N with more digits than the revision's length
+        # is longer than the revision (and kept out of int(), which refuses huge numbers).
+        if (
+            truncation is not None
+            and not truncation.startswith("0")
+            and len(truncation) <= len(str(len(revision)))
+        ):
             return revision[: int(truncation)]
         return revision
 
@@ -48,34 +64,45 @@ def render_label(template: str, context: LabelContext) -> str:
 
 
 def label_template_errors(template: str, material_names: set[str]) -> list[str]:
-    """GoCD's validation of a label template against the pipeline's (lower-cased) material names."""
+    """GoCD's validation of a label template (`PipelineConfig.validateLabelTemplate`) against
+    the pipeline's material names (compared case-insensitively).
+
+    GoCD stops at the first bad token; this reports every bad token, with GoCD's messages.
+    """
     if not template.strip():
-        return ["Label cannot be blank."]
+        return [f"Label cannot be blank. {_FORMAT_MESSAGE}"]
     tokens = _ANY_TOKEN.findall(template)
     if not tokens:
-        return [
-            f"Invalid label '{template}'. Label should be composed of alphanumeric text, "
-            "it may contain the build number as ${COUNT}, it may contain a material "
-            "revision as ${<material-name>} or ${<material-name>[:<length>]}, "
-            "or use params as #{<param-name>}."
-        ]
+        return [f"Invalid label '{template}'. {_FORMAT_MESSAGE}"]
+    known = {name.lower() for name in material_names}
     errors: list[str] = []
     for token in tokens:
-        match = _TOKEN.fullmatch("${" + token + "}")
-        if match is None or not token.strip():
-            errors.append(f"Label '{template}' has an empty or malformed token '${{{token}}}'.")
-            continue
-        name = match.group("name").lower()
-        truncated = match.group("truncation") is not None
-        if name == "count" and not truncated:
-            continue
-        if name.startswith(_ENV_PREFIX):
-            if not name[len(_ENV_PREFIX) :]:
-                errors.append(f"Label '{template}' refers to an empty environment variable name.")
-            continue
-        if name not in material_names:
-            errors.append(
-                f"You have defined a label template in pipeline that refers to a material "
-                f"called '{match.group('name')}', but no material with this name is defined."
-            )
+        error = _token_error(token, template, known)
+        if error is not None:
+            errors.append(error)
     return errors
+
+
+def _token_error(token: str, template: str, material_names: set[str]) -> str | None:
+    """`PipelineConfig.isValidToken`."""
+    if not token.strip():
+        return "Label template variable cannot be blank."
+    lowered = token.lower()
+    if lowered == _COUNT:
+        return None
+    if lowered == _ENV_PREFIX:
+        return "Missing environment variable name."
+    if lowered.startswith(_ENV_PREFIX):
+        return None
+    match = _MATERIAL_TOKEN.fullmatch(token)
+    if match is None:
+        return f"Invalid label '{template}'. {_FORMAT_MESSAGE}"
+    name, truncation = match.group("name"), match.group("truncation")
+    if truncation is not None and truncation.startswith("0"):
+        return f"Length of zero not allowed on label {template}."
+    if name.lower() not in material_names:
+        return (
+            "You have defined a label template in pipeline that refers to a material "
+            f"called '{name}', but no material with this name is defined."
+        )
+    return None
