@@ -1,0 +1,231 @@
+"""GoCD's page shell: the server-rendered pages under ``/go``.
+
+Every page handler builds a small typed *page context* (a frozen dataclass, as
+Datasette does) and renders one template with it; templates extend ``base.html``,
+which draws GoCD's chrome: the navy site header with its main menu and Admin
+drop-down, the white page header, the content area and the footer.
+
+The app mounts this module exactly so::
+
+    app.include_router(ui_router(), prefix="/go")
+    app.mount("/go/assets", StaticFiles(directory=STATIC_DIR), name="assets")
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import jinja2
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+import pygocd
+
+UI_DIR = Path(__file__).resolve().parent
+STATIC_DIR = UI_DIR / "static"
+TEMPLATES_DIR = UI_DIR / "templates"
+ASSETS_URL = "/go/assets"
+"""Where the app mounts :data:`STATIC_DIR`."""
+
+
+# ---- navigation -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class NavItem:
+    """An item of the site header's main menu."""
+
+    key: str
+    label: str
+    href: str
+
+
+@dataclass(frozen=True, slots=True)
+class AdminLink:
+    """An entry of the Admin drop-down.
+
+    ``placeholder`` entries get a stand-in page from :func:`ui_router`; set it to
+    False when the real page is served elsewhere.
+    """
+
+    label: str
+    href: str
+    placeholder: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class AdminColumn:
+    heading: str | None
+    links: tuple[AdminLink, ...]
+
+
+MAIN_MENU: tuple[NavItem, ...] = (
+    NavItem("dashboard", "Dashboard", "/go/pipelines"),
+    NavItem("agents", "Agents", "/go/agents"),
+    NavItem("materials", "Materials", "/go/materials"),
+)
+
+# GoCD's system-administrator layout: four columns, the last two with headings.
+ADMIN_MENU: tuple[AdminColumn, ...] = (
+    AdminColumn(
+        None,
+        (
+            AdminLink("Pipelines", "/go/admin/pipelines"),
+            AdminLink("Environments", "/go/admin/environments"),
+            AdminLink("Templates", "/go/admin/templates"),
+            AdminLink("Config XML", "/go/admin/config_xml"),
+            AdminLink("Package Repositories", "/go/admin/package_repositories"),
+        ),
+    ),
+    AdminColumn(
+        None,
+        (
+            AdminLink("Elastic Agent Configurations", "/go/admin/elastic_agent_configurations"),
+            AdminLink("Config Repositories", "/go/admin/config_repos"),
+            AdminLink("Artifact Stores", "/go/admin/artifact_stores"),
+            AdminLink("Secret Management", "/go/admin/secret_configs"),
+            AdminLink("Pluggable SCMs", "/go/admin/scms"),
+        ),
+    ),
+    AdminColumn(
+        "Server Configuration",
+        (
+            AdminLink("Server Configuration", "/go/admin/config/server"),
+            AdminLink("Server Maintenance Mode", "/go/admin/maintenance_mode"),
+            AdminLink("Backup", "/go/admin/backup"),
+            AdminLink("Plugins", "/go/admin/plugins"),
+        ),
+    ),
+    AdminColumn(
+        "Security",
+        (
+            AdminLink("Authorization Configuration", "/go/admin/security/auth_configs"),
+            AdminLink("Role configuration", "/go/admin/security/roles"),
+            AdminLink("Users Management", "/go/admin/users"),
+            AdminLink("Access Tokens Management", "/go/admin/admin_access_tokens"),
+        ),
+    ),
+)
+
+ADMIN_KEY = "admin"
+"""``PageContext.active`` of pages under the Admin menu."""
+
+
+# ---- page contexts ----------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PageContext:
+    """What every page template receives as ``page``.
+
+    ``active`` is the key of the main-menu item that gets the purple bar
+    (a :data:`MAIN_MENU` key or :data:`ADMIN_KEY`); ``path`` is the request
+    path, used to mark the current Admin entry.
+    """
+
+    title: str
+    active: str
+    path: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class DashboardContext(PageContext):
+    """The dashboard: pipeline groups in display order (none yet)."""
+
+    groups: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class AgentsContext(PageContext):
+    agents: list[Any] = field(default_factory=list)
+
+
+@dataclass(frozen=True, kw_only=True)
+class MaterialsContext(PageContext):
+    materials: list[Any] = field(default_factory=list)
+
+
+# ---- rendering --------------------------------------------------------------
+
+Render = Callable[[Request, str, PageContext], HTMLResponse]
+
+
+@cache
+def asset(path: str) -> str:
+    """URL of a file under ``static/``, with a content hash so browsers re-fetch on change."""
+    digest = hashlib.sha256((STATIC_DIR / path).read_bytes()).hexdigest()[:12]
+    return f"{ASSETS_URL}/{path}?v={digest}"
+
+
+@cache
+def page_environment() -> jinja2.Environment:
+    """The Jinja environment of the UI templates: autoescaped, strict about undefined names.
+
+    One per process, so templates are compiled once; treat it as read-only.
+    """
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(
+        asset=asset,
+        main_menu=MAIN_MENU,
+        admin_menu=ADMIN_MENU,
+        admin_key=ADMIN_KEY,
+        version=pygocd.__version__,
+    )
+    return env
+
+
+def ui_router() -> APIRouter:
+    """The UI pages, with paths relative to ``/go``."""
+    templates = Jinja2Templates(env=page_environment())
+    router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
+
+    def render(request: Request, name: str, page: PageContext) -> HTMLResponse:
+        return templates.TemplateResponse(request, name, {"page": page})
+
+    @router.get("/pipelines", name="ui.dashboard")
+    async def dashboard(request: Request) -> HTMLResponse:
+        page = DashboardContext(title="Dashboard", active="dashboard", path=request.url.path)
+        return render(request, "dashboard.html", page)
+
+    @router.get("/agents", name="ui.agents")
+    async def agents(request: Request) -> HTMLResponse:
+        page = AgentsContext(title="Agents", active="agents", path=request.url.path)
+        return render(request, "agents.html", page)
+
+    @router.get("/materials", name="ui.materials")
+    async def materials(request: Request) -> HTMLResponse:
+        page = MaterialsContext(title="Materials", active="materials", path=request.url.path)
+        return render(request, "materials.html", page)
+
+    for column in ADMIN_MENU:
+        for link in column.links:
+            if link.placeholder:
+                router.add_api_route(
+                    link.href.removeprefix("/go"),
+                    _placeholder_page(link, render),
+                    methods=["GET"],
+                    name=f"ui.admin{link.href.removeprefix('/go/admin').replace('/', '.')}",
+                )
+    return router
+
+
+def _placeholder_page(
+    link: AdminLink, render: Render
+) -> Callable[[Request], Awaitable[HTMLResponse]]:
+    async def placeholder(request: Request) -> HTMLResponse:
+        page = PageContext(title=link.label, active=ADMIN_KEY, path=request.url.path)
+        return render(request, "placeholder.html", page)
+
+    return placeholder
