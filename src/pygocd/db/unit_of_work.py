@@ -21,8 +21,16 @@ from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
 class SqlUnitOfWork:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
-        self.config_revisions = SqlConfigRevisionRepository(connection)
-        self.pipeline_instances = SqlPipelineInstanceRepository(connection)
+        self._config_revisions = SqlConfigRevisionRepository(connection)
+        self._pipeline_instances = SqlPipelineInstanceRepository(connection)
+
+    @property
+    def config_revisions(self) -> SqlConfigRevisionRepository:
+        return self._config_revisions
+
+    @property
+    def pipeline_instances(self) -> SqlPipelineInstanceRepository:
+        return self._pipeline_instances
 
     async def commit(self) -> None:
         await self._connection.commit()

@@ -50,14 +50,17 @@ class PipelineInstanceRepository(Protocol):
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls back."""
 
-    config_revisions: ConfigRevisionRepository
-    pipeline_instances: PipelineInstanceRepository
+    @property
+    def config_revisions(self) -> ConfigRevisionRepository: ...
+
+    @property
+    def pipeline_instances(self) -> PipelineInstanceRepository: ...
 
     async def commit(self) -> None: ...
 
 
 class UnitOfWorkFactory(Protocol):
-    def __call__(self) -> AbstractAsyncContextManager[UnitOfWork]: ...
+    def __call__(self, *, read_only: bool = False) -> AbstractAsyncContextManager[UnitOfWork]: ...
 
 
 class EventBus(Protocol):

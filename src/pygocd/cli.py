@@ -1,0 +1,192 @@
+"""The `pygocd` command: server, demo, config check/export, db upgrade.
+
+Every failure a user can cause (bad URL, unwritable dir, busy port, bad config file) ends as one
+clear line on stderr and a non-zero exit code, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import socket
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from pydantic import ValidationError
+
+from pygocd import __version__
+from pygocd.settings import DEFAULT_PORT, Settings
+
+EXIT_USAGE = 2
+
+
+def _server_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
+    parser.add_argument("--data-dir", type=Path, help="data folder (default ./data)")
+    parser.add_argument("--database-url", help="database URL (default: SQLite in the data dir)")
+    parser.add_argument("--agent-auto-register-key", help="key that enables agents at once")
+    parser.add_argument("--webhook-secret", help="secret webhooks are signed with")
+    parser.add_argument(
+        "--config-repo",
+        action="append",
+        dest="config_repos",
+        metavar="URL[#BRANCH]",
+        help="register a config repo at start-up (repeatable)",
+    )
+    parser.add_argument("--log-level", help="debug, info, warning or error")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pygocd", description="GoCD, rewritten in Python.")
+    parser.add_argument("--version", action="version", version=f"pygocd {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    server = commands.add_parser("server", help="run the server")
+    _server_arguments(server)
+
+    demo = commands.add_parser("demo", help="run a server with sample pipelines")
+    _server_arguments(demo)
+
+    config = commands.add_parser("config", help="pipeline config files")
+    config_commands = config.add_subparsers(dest="config_command", required=True)
+    check = config_commands.add_parser("check", help="validate GoCD YAML/JSON config files")
+    check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+
+    db = commands.add_parser("db", help="database maintenance")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    upgrade = db_commands.add_parser("upgrade", help="apply migrations")
+    upgrade.add_argument("--data-dir", type=Path)
+    upgrade.add_argument("--database-url")
+    return parser
+
+
+def load_settings(arguments: argparse.Namespace) -> Settings:
+    names = (
+        "host",
+        "port",
+        "data_dir",
+        "database_url",
+        "agent_auto_register_key",
+        "webhook_secret",
+        "config_repos",
+        "log_level",
+    )
+    overrides: dict[str, Any] = {
+        name: getattr(arguments, name)
+        for name in names
+        if getattr(arguments, name, None) is not None
+    }
+    return Settings(**overrides)
+
+
+def fail(message: str) -> int:
+    print(f"pygocd: error: {message}", file=sys.stderr)
+    return 1
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as error:
+        sock.close()
+        raise OSError(f"cannot listen on {host}:{port}: {error.strerror or error}") from error
+    sock.set_inheritable(True)
+    return sock
+
+
+async def serve(settings: Settings, sock: socket.socket) -> None:
+    import uvicorn
+
+    from pygocd import bootstrap
+    from pygocd.web.app import create_app
+
+    container = await bootstrap.start(settings)
+    try:
+        app = create_app(container.services, settings)
+        config = uvicorn.Config(
+            app,
+            log_level=settings.log_level,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+        )
+        server = uvicorn.Server(config)
+        host, port = sock.getsockname()[:2]
+        print(f"pygocd {__version__} serving http://{host}:{port}/go", file=sys.stderr)
+        await server.serve(sockets=[sock])
+    finally:
+        await container.close()
+
+
+def run_server(arguments: argparse.Namespace) -> int:
+    from pygocd.bootstrap import StartupError
+
+    settings = load_settings(arguments)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    try:
+        sock = bind_socket(settings.host, settings.port)
+    except OSError as error:
+        return fail(str(error))
+    try:
+        asyncio.run(serve(settings, sock))
+    except StartupError as error:
+        return fail(str(error))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        sock.close()
+    return 0
+
+
+def run_config_check(arguments: argparse.Namespace) -> int:
+    from pygocd.configrepo.check import run_check
+
+    code: int
+    lines: list[str]
+    code, lines = run_check(arguments.paths)
+    stream = sys.stdout if code == 0 else sys.stderr
+    for line in lines:
+        print(line, file=stream)
+    return code
+
+
+def run_db_upgrade(arguments: argparse.Namespace) -> int:
+    from pygocd import bootstrap
+
+    settings = load_settings(arguments)
+
+    async def upgrade() -> None:
+        container = await bootstrap.start(settings)
+        await container.close()
+
+    try:
+        asyncio.run(upgrade())
+    except bootstrap.StartupError as error:
+        return fail(str(error))
+    print("database is up to date")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    arguments = parser.parse_args(argv)
+    try:
+        if arguments.command in ("server", "demo"):
+            return run_server(arguments)
+        if arguments.command == "config":
+            return run_config_check(arguments)
+        return run_db_upgrade(arguments)
+    except ValidationError as error:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in error.errors()
+        )
+        return fail(f"invalid setting: {problems}")

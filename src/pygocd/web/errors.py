@@ -1,0 +1,47 @@
+"""Mapping domain errors and bad requests to GoCD's error bodies and status codes."""
+
+from __future__ import annotations
+
+import logging
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException
+
+from pygocd.domain.errors import Conflict, DomainError, Invalid, NotFound
+from pygocd.web.api.versioning import WrongAcceptHeader, wrong_url_response
+
+log = logging.getLogger("pygocd.web")
+
+_STATUS = {NotFound: 404, Conflict: 409, Invalid: 422}
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    async def wrong_accept(_request: Request, _error: Exception) -> Response:
+        return wrong_url_response()
+
+    async def domain_error(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, DomainError)
+        status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 422)
+        return JSONResponse({"message": error.message}, status_code=status)
+
+    async def http_error(request: Request, error: Exception) -> Response:
+        assert isinstance(error, HTTPException)
+        if error.status_code == 404 and request.url.path.startswith("/go/api/"):
+            return wrong_url_response()
+        return JSONResponse(
+            {"message": str(error.detail)}, status_code=error.status_code, headers=error.headers
+        )
+
+    async def invalid_request(_request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestValidationError)
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', ()))}: {e.get('msg')}" for e in error.errors()
+        )
+        return JSONResponse({"message": f"Your request could not be processed. {problems}"}, 422)
+
+    app.add_exception_handler(WrongAcceptHeader, wrong_accept)
+    app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(HTTPException, http_error)
+    app.add_exception_handler(RequestValidationError, invalid_request)
