@@ -281,26 +281,43 @@ def material_name(material: MaterialConfig) -> str | None:
     return material.name
 
 
-def url_without_credentials(url: str) -> str:
-    """`https://bob:secret@host/x` → `https://host/x`; used for display and webhook matching."""
+def _split_authority(url: str) -> tuple[str, str, str] | None:
+    """`scheme://authority/rest` → (scheme, authority, rest); None when not such a URL.
+
+    The authority ends at the first `/`, `?` or `#` (RFC 3986), so an `@` in a path or
+    query is never taken for credentials.
+    """
     scheme, sep, rest = url.partition("://")
     if not sep:
+        return None
+    end = next((i for i, char in enumerate(rest) if char in "/?#"), len(rest))
+    return scheme, rest[:end], rest[end:]
+
+
+def url_without_credentials(url: str) -> str:
+    """`https://bob:secret@host/x` → `https://host/x`; used for display and webhook matching."""
+    parts = _split_authority(url)
+    if parts is None:
         return url
-    authority, slash, path = rest.partition("/")
-    if "@" in authority:
-        authority = authority.rsplit("@", 1)[1]
-    return f"{scheme}://{authority}{slash}{path}"
+    scheme, authority, rest = parts
+    return f"{scheme}://{authority.rpartition('@')[2]}{rest}"
 
 
 def mask_credentials(url: str) -> str:
-    """Replace a URL's password with `******`, as GoCD shows URLs in logs and the UI."""
-    scheme, sep, rest = url.partition("://")
-    if not sep:
+    """GoCD's `UrlArgument.forDisplay`: `user:secret@` → `user:******@`; a user without a
+    password is masked whole (it may be a token), except for `ssh` and `svn+ssh`."""
+    parts = _split_authority(url)
+    if parts is None:
         return url
-    authority, slash, path = rest.partition("/")
-    if "@" not in authority:
+    scheme, authority, rest = parts
+    userinfo, at, host = authority.rpartition("@")
+    if not at:
         return url
-    userinfo, host = authority.rsplit("@", 1)
     user, colon, _ = userinfo.partition(":")
-    masked = f"{user}:******" if colon else userinfo
-    return f"{scheme}://{masked}@{host}{slash}{path}"
+    if colon:
+        masked = f"{user}:******"
+    elif scheme in ("ssh", "svn+ssh"):
+        masked = userinfo
+    else:
+        masked = "******"
+    return f"{scheme}://{masked}@{host}{rest}"
