@@ -41,7 +41,7 @@ class Agent:
     def matches_environment(self, pipeline_environment: str | None, known: set[str]) -> bool:
         """GoCD's rule: a pipeline in environment E needs an agent in E; a pipeline in no
         environment needs an agent in none. Environments unknown to config do not count."""
-        agent_envs = {e.lower() for e in self.environments} & known
+        agent_envs = {e.lower() for e in self.environments} & {k.lower() for k in known}
         if pipeline_environment is None:
             return not agent_envs
         return pipeline_environment.lower() in agent_envs
