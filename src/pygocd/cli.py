@@ -9,10 +9,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import signal
 import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from pydantic import ValidationError
@@ -104,6 +106,15 @@ def bind_socket(host: str, port: int) -> socket.socket:
 async def serve(settings: Settings, sock: socket.socket) -> None:
     import uvicorn
 
+    class Server(uvicorn.Server):
+        """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which turns a
+        requested stop into a death by signal; a requested stop is a clean exit here."""
+
+        def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+            if self.should_exit and sig == signal.SIGINT:
+                self.force_exit = True
+            self.should_exit = True
+
     from pygocd import bootstrap
     from pygocd.web.app import create_app
 
@@ -117,7 +128,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
             lifespan="on",
             timeout_graceful_shutdown=5,
         )
-        server = uvicorn.Server(config)
+        server = Server(config)
         host, port = sock.getsockname()[:2]
         print(f"pygocd {__version__} serving http://{host}:{port}/go", file=sys.stderr)
         await server.serve(sockets=[sock])

@@ -160,13 +160,19 @@ class SqlPipelineInstanceRepository:
                     artifacts_deleted=stage.artifacts_deleted,
                     config_version=stage.config_version,
                     created_at=stage.created_at,
-                    last_transitioned_at=stage.created_at,
+                    last_transitioned_at=stage.last_transitioned_at or stage.created_at,
                 )
                 .returning(stages.c.id)
             )
         ).scalar_one()
         saved_jobs = [await self._add_job(stage_id, job) for job in stage.jobs]
-        return replace(stage, id=stage_id, pipeline_id=pipeline_id, jobs=tuple(saved_jobs))
+        return replace(
+            stage,
+            id=stage_id,
+            pipeline_id=pipeline_id,
+            jobs=tuple(saved_jobs),
+            last_transitioned_at=stage.last_transitioned_at or stage.created_at,
+        )
 
     async def _add_job(self, stage_id: int, job: JobInstance) -> JobInstance:
         assert job.scheduled_at is not None, "jobs are stamped by the service"

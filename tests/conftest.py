@@ -1,0 +1,100 @@
+"""Shared fixtures: a migrated database (SQLite by default, PostgreSQL when
+`PYGOCD_TEST_DB_URL` is set, as `make test` does in its second run), a fake clock, services
+and the ASGI app wired as in production."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from pygocd.bus.memory import MemoryBus
+from pygocd.db import migrate
+from pygocd.db.engine import create_engine
+from pygocd.db.unit_of_work import SqlUnitOfWorkFactory
+from pygocd.services.config import ConfigService
+from pygocd.services.registry import Services
+from pygocd.settings import Settings, async_database_url
+from pygocd.web.app import create_app
+from tests.fakes import FakeClock
+
+POSTGRES_URL = os.environ.get("PYGOCD_TEST_DB_URL")
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+async def _fresh_postgres_database(admin_url: str) -> str:
+    """A new, empty database per test on the throwaway cluster; dropped afterwards."""
+    name = f"t_{uuid.uuid4().hex[:16]}"
+    admin = create_async_engine(async_database_url(admin_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    base = admin_url.rsplit("/", 1)[0]
+    return f"{base}/{name}"
+
+
+async def _drop_postgres_database(admin_url: str, url: str) -> None:
+    name = url.rsplit("/", 1)[1]
+    admin = create_async_engine(async_database_url(admin_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    await admin.dispose()
+
+
+@pytest.fixture
+async def database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A plain URL of an empty database of the dialect under test."""
+    if POSTGRES_URL:
+        url = await _fresh_postgres_database(POSTGRES_URL)
+        yield url
+        await _drop_postgres_database(POSTGRES_URL, url)
+    else:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(async_database_url(database_url))
+    await migrate.upgrade(engine)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def uow(engine: AsyncEngine) -> SqlUnitOfWorkFactory:
+    return SqlUnitOfWorkFactory(engine)
+
+
+@pytest.fixture
+def bus() -> MemoryBus:
+    return MemoryBus()
+
+
+@pytest.fixture
+async def services(uow: SqlUnitOfWorkFactory, bus: MemoryBus, clock: FakeClock) -> Services:
+    config = ConfigService(uow, clock, bus)
+    await config.load()
+    return Services(uow=uow, bus=bus, clock=clock, config=config)
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+
+
+@pytest.fixture
+async def client(services: Services, settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(services, settings)
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as c:
+        yield c
