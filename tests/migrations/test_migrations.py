@@ -40,3 +40,11 @@ async def test_migrated_schema_equals_the_table_metadata(engine: AsyncEngine) ->
 async def test_upgrading_twice_is_harmless(engine: AsyncEngine) -> None:
     await migrate.upgrade(engine)
     assert len(migrate.heads()) == 1
+
+
+def test_the_fast_head_check_agrees_with_alembic() -> None:
+    assert migrate.heads() == [migrate.newest_revision()]
+
+
+async def test_a_migrated_database_reports_the_head(engine: AsyncEngine) -> None:
+    assert await migrate.current_revision(engine) == migrate.newest_revision()
