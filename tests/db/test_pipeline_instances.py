@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pygocd.db.repositories.materials import add_modifications, ensure_material
 from pygocd.db.unit_of_work import SqlUnitOfWorkFactory
 from pygocd.domain.config import ConfigRevision
 from pygocd.domain.errors import Conflict
@@ -85,9 +84,8 @@ async def test_label_uses_material_revision_and_trigger_variables(
 ) -> None:
     when = datetime(2026, 5, 1, tzinfo=UTC)
     async with uow() as unit:
-        material_id = await ensure_material(unit._connection, REPO)
-        [older, newer] = await add_modifications(
-            unit._connection,
+        material_id = await unit.materials.ensure(REPO)
+        [older, newer] = await unit.materials.add_modifications(
             material_id,
             [
                 Modification("a" * 40, when, user_name="ann", comment="first"),

@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pygocd.db.engine import is_sqlite
 from pygocd.db.repositories.config_revisions import SqlConfigRevisionRepository
+from pygocd.db.repositories.materials import SqlMaterialRepository
 from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
 
 
@@ -23,6 +24,7 @@ class SqlUnitOfWork:
         self._connection = connection
         self._config_revisions = SqlConfigRevisionRepository(connection)
         self._pipeline_instances = SqlPipelineInstanceRepository(connection)
+        self._materials = SqlMaterialRepository(connection)
 
     @property
     def config_revisions(self) -> SqlConfigRevisionRepository:
@@ -31,6 +33,10 @@ class SqlUnitOfWork:
     @property
     def pipeline_instances(self) -> SqlPipelineInstanceRepository:
         return self._pipeline_instances
+
+    @property
+    def materials(self) -> SqlMaterialRepository:
+        return self._materials
 
     async def commit(self) -> None:
         await self._connection.commit()

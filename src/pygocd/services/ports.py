@@ -12,6 +12,8 @@ from datetime import datetime
 from typing import Protocol
 
 from pygocd.domain.config import ConfigRevision
+from pygocd.domain.materials import MaterialConfig
+from pygocd.domain.modifications import Modification
 from pygocd.domain.runs import PipelineInstance, PipelineState
 
 
@@ -47,6 +49,22 @@ class PipelineInstanceRepository(Protocol):
     async def state(self, pipeline: str) -> PipelineState: ...
 
 
+class MaterialRepository(Protocol):
+    async def ensure(self, material: MaterialConfig) -> int:
+        """The id of the material's row (one per fingerprint), created on first sight."""
+        ...
+
+    async def add_modifications(
+        self, material_id: int, found: list[Modification]
+    ) -> list[Modification]:
+        """Store modifications given oldest first; returns them with ids."""
+        ...
+
+    async def latest_modifications(
+        self, fingerprint: str, limit: int = 1
+    ) -> list[Modification]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls back."""
 
@@ -55,6 +73,9 @@ class UnitOfWork(Protocol):
 
     @property
     def pipeline_instances(self) -> PipelineInstanceRepository: ...
+
+    @property
+    def materials(self) -> MaterialRepository: ...
 
     async def commit(self) -> None: ...
 

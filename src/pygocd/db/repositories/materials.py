@@ -184,3 +184,41 @@ async def load_material_revisions(
             )
         )
     return tuple(result)
+
+
+class SqlMaterialRepository:
+    """Material rows and their modifications, bound to one unit of work's connection."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+
+    async def ensure(self, material: MaterialConfig) -> int:
+        return await ensure_material(self._connection, material)
+
+    async def add_modifications(
+        self, material_id: int, found: list[Modification]
+    ) -> list[Modification]:
+        return await add_modifications(self._connection, material_id, found)
+
+    async def latest_modifications(self, fingerprint: str, limit: int = 1) -> list[Modification]:
+        """The newest modifications of a material, newest first (without their files)."""
+        query = (
+            select(modifications)
+            .join(materials, materials.c.id == modifications.c.material_id)
+            .where(materials.c.fingerprint == fingerprint)
+            .order_by(modifications.c.id.desc())
+            .limit(limit)
+        )
+        rows = (await self._connection.execute(query)).mappings()
+        return [
+            Modification(
+                revision=m["revision"],
+                modified_time=as_utc(m["modified_time"]),
+                user_name=m["user_name"],
+                email_address=m["email_address"],
+                comment=m["comment"],
+                pipeline_label=m["pipeline_label"],
+                id=m["id"],
+            )
+            for m in rows
+        ]
