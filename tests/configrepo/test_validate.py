@@ -168,7 +168,7 @@ def test_job_names_may_start_with_a_period() -> None:
 def test_stage_names_unique_in_a_pipeline() -> None:
     found = problems(config(pipeline("app", stage("build"), stage("Build"))))
     assert found == [
-        "pipelines.app.stages[0]: You have defined multiple stages called 'Build'. "
+        "pipelines.app.stages[0]: You have defined multiple stages called 'build'. "
         "Stage names are case-insensitive and must be unique.",
         "pipelines.app.stages[1]: You have defined multiple stages called 'Build'. "
         "Stage names are case-insensitive and must be unique.",

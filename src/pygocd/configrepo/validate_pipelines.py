@@ -364,6 +364,7 @@ def check_stages(
     reporter: Reporter, scope: Scope, stages: Sequence[StageConfig], owner: str
 ) -> None:
     seen: dict[str, int] = {}
+    reported: set[int] = set()
     for index, stage in enumerate(stages):
         key = stage_path(scope.path, index)
         if (message := name_error("stage", stage.name)) is not None:
@@ -371,12 +372,15 @@ def check_stages(
         lowered = stage.name.lower()
         if lowered in seen:
             for duplicate in (seen[lowered], index):
+                if duplicate in reported:
+                    continue
+                reported.add(duplicate)
                 report(
                     reporter,
                     scope,
                     stage_path(scope.path, duplicate),
-                    f"You have defined multiple stages called '{stage.name}'. Stage names are "
-                    "case-insensitive and must be unique.",
+                    f"You have defined multiple stages called '{stages[duplicate].name}'. "
+                    "Stage names are case-insensitive and must be unique.",
                 )
         seen.setdefault(lowered, index)
         if str(stage.approval.type) not in VALID_APPROVAL_TYPES:
