@@ -71,10 +71,16 @@ def to_contract(files: Sequence[tuple[str, str]]) -> dict[str, Any]:
     return yaml_contract(yaml_files).contract
 
 
-def parse_files(files: Sequence[tuple[str, str]], *, repo_id: str | None = None) -> ParseResult:
-    """Parse config files given as (path relative to the repository root, text)."""
+def parse_files(
+    files: Sequence[tuple[str, str] | Path], *, repo_id: str | None = None
+) -> ParseResult:
+    """Parse config files given as (path relative to the repository root, text).
+
+    A `Path` item is read from disk and named as given (for `pygocd config check FILE...`).
+    """
     source_map = SourceMap()
-    yaml_files, json_files = _split(files)
+    texts, read_errors = _read(files)
+    yaml_files, json_files = _split(texts)
     results = [
         result
         for result in (
@@ -83,7 +89,7 @@ def parse_files(files: Sequence[tuple[str, str]], *, repo_id: str | None = None)
         )
         if result is not None
     ]
-    errors: list[ConfigError] = []
+    errors: list[ConfigError] = list(read_errors)
     pipelines: list[PipelineConfig] = []
     environments: list[EnvironmentConfig] = []
     for result in results:
@@ -94,6 +100,27 @@ def parse_files(files: Sequence[tuple[str, str]], *, repo_id: str | None = None)
         errors.extend(built.errors)
     merged = _merge_environments(environments, errors)
     return ParseResult(tuple(pipelines), tuple(merged), tuple(errors), source_map)
+
+
+def _read(
+    files: Sequence[tuple[str, str] | Path],
+) -> tuple[list[tuple[str, str]], list[ConfigError]]:
+    texts: list[tuple[str, str]] = []
+    errors: list[ConfigError] = []
+    for item in files:
+        if not isinstance(item, Path):
+            texts.append(item)
+            continue
+        name = item.as_posix()
+        try:
+            if item.stat().st_size > MAX_FILE_BYTES:
+                message = f"File is too large: more than {MAX_FILE_BYTES // 2**20} MB"
+                errors.append(ConfigError(Location(name), "", message))
+                continue
+            texts.append((name, item.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError) as problem:
+            errors.append(ConfigError(Location(name), "", f"cannot read file: {problem}"))
+    return texts, errors
 
 
 def _to_domain(result: ContractResult, source_map: SourceMap, repo_id: str | None) -> ParseResult:
@@ -166,26 +193,14 @@ def parse_directory(
     root: Path, pattern: str = DEFAULT_FILE_PATTERN, *, repo_id: str | None = None
 ) -> ParseResult:
     """Parse the files under `root` matching the comma-separated Ant-style `pattern`."""
-    files: list[tuple[str, str]] = []
-    errors: list[ConfigError] = []
-    for relative in find_files(root, pattern):
-        path = root / relative
-        try:
-            if path.stat().st_size > MAX_FILE_BYTES:
-                errors.append(
-                    ConfigError(
-                        Location(relative),
-                        "",
-                        f"File is too large: more than {MAX_FILE_BYTES // 2**20} MB",
-                    )
-                )
-                continue
-            files.append((relative, path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as problem:
-            errors.append(ConfigError(Location(relative), "", f"cannot read file: {problem}"))
-    result = parse_files(files, repo_id=repo_id)
-    if not errors:
-        return result
+    relative = find_files(root, pattern)
+    texts, errors = _read([root / name for name in relative])
+    prefix = len(root.as_posix().rstrip("/")) + 1
+    named = [(name[prefix:], text) for name, text in texts]
+    errors = [
+        ConfigError(Location(e.location.file[prefix:]), e.key_path, e.message) for e in errors
+    ]
+    result = parse_files(named, repo_id=repo_id)
     return ParseResult(
         result.pipelines, result.environments, (*errors, *result.errors), result.source_map
     )
