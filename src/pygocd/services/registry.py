@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
+from typing import Any
 
 from pygocd.services.config import ConfigService
+from pygocd.services.config_repos import ConfigRepoService
+from pygocd.services.health import ServerHealth
 from pygocd.services.ports import Clock, EventBus, UnitOfWorkFactory
+
+Loop = Callable[[], Coroutine[Any, Any, None]]
+"""A long-running coroutine (the scheduler's loops) the app runs while it serves."""
 
 
 @dataclass(frozen=True)
@@ -14,3 +21,6 @@ class Services:
     bus: EventBus
     clock: Clock
     config: ConfigService
+    config_repos: ConfigRepoService | None = None
+    health: ServerHealth | None = None
+    loops: tuple[Loop, ...] = ()
