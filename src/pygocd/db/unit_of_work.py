@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pygocd.db.engine import is_sqlite
 from pygocd.db.repositories.config_revisions import SqlConfigRevisionRepository
+from pygocd.db.repositories.jobs import SqlJobRepository
 from pygocd.db.repositories.materials import SqlMaterialRepository
 from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
 
@@ -25,6 +26,7 @@ class SqlUnitOfWork:
         self._config_revisions = SqlConfigRevisionRepository(connection)
         self._pipeline_instances = SqlPipelineInstanceRepository(connection)
         self._materials = SqlMaterialRepository(connection)
+        self._jobs = SqlJobRepository(connection)
 
     @property
     def config_revisions(self) -> SqlConfigRevisionRepository:
@@ -33,6 +35,10 @@ class SqlUnitOfWork:
     @property
     def pipeline_instances(self) -> SqlPipelineInstanceRepository:
         return self._pipeline_instances
+
+    @property
+    def jobs(self) -> SqlJobRepository:
+        return self._jobs
 
     @property
     def materials(self) -> SqlMaterialRepository:

@@ -14,7 +14,14 @@ from typing import Protocol
 from pygocd.domain.config import ConfigRevision
 from pygocd.domain.materials import MaterialConfig
 from pygocd.domain.modifications import Modification
-from pygocd.domain.runs import PipelineInstance, PipelineState
+from pygocd.domain.runs import (
+    JobIdentifier,
+    JobInstance,
+    PipelineInstance,
+    PipelineState,
+    StageInstance,
+)
+from pygocd.domain.states import JobResult, JobState, StageState
 
 
 class Clock(Protocol):
@@ -48,6 +55,61 @@ class PipelineInstanceRepository(Protocol):
 
     async def state(self, pipeline: str) -> PipelineState: ...
 
+    async def add_stage(self, pipeline_id: int, stage: StageInstance) -> StageInstance: ...
+
+    async def find_by_id(self, pipeline_id: int) -> PipelineInstance | None: ...
+
+    async def find_by_stage_id(self, stage_id: int) -> PipelineInstance | None: ...
+
+    async def latest(self, pipeline: str, limit: int = 1) -> list[PipelineInstance]: ...
+
+    async def history(
+        self, pipeline: str, page_size: int, after: int | None = None, before: int | None = None
+    ) -> tuple[list[PipelineInstance], bool, bool]: ...
+
+    async def active_stages(self, pipeline: str) -> list[tuple[int, int, str]]: ...
+
+    async def update_stage(
+        self, stage_id: int, state: StageState, at: datetime, *, cancelled_by: str | None = None
+    ) -> None: ...
+
+    async def mark_older_runs(self, pipeline_id: int, stage_name: str) -> None: ...
+
+    async def set_comment(self, pipeline_id: int, comment: str) -> None: ...
+
+    async def set_paused(
+        self, pipeline: str, paused: bool, by: str | None, cause: str | None, at: datetime | None
+    ) -> None: ...
+
+    async def set_lock(self, pipeline: str, locked_by_pipeline_id: int | None) -> None: ...
+
+
+class JobRepository(Protocol):
+    async def get(self, job_id: int) -> tuple[JobInstance, JobIdentifier] | None: ...
+
+    async def change_state(
+        self,
+        job: JobInstance,
+        new_state: JobState,
+        at: datetime,
+        *,
+        result: JobResult | None = None,
+        agent_uuid: str | None = None,
+        expected_state: JobState | None = None,
+    ) -> bool:
+        """Conditional move (+ transition row); False when the job was no longer as expected."""
+        ...
+
+    async def set_result(self, job_id: int, result: JobResult) -> None: ...
+
+    async def mark_ignored(self, job_id: int) -> None: ...
+
+    async def add(self, stage_id: int, job: JobInstance) -> JobInstance: ...
+
+    async def scheduled(self, limit: int = 500) -> list[tuple[JobInstance, JobIdentifier]]: ...
+
+    async def active_on_agent(self, agent_uuid: str) -> list[int]: ...
+
 
 class MaterialRepository(Protocol):
     async def ensure(self, material: MaterialConfig) -> int:
@@ -64,6 +126,19 @@ class MaterialRepository(Protocol):
         self, fingerprint: str, limit: int = 1
     ) -> list[Modification]: ...
 
+    async def modifications_page(
+        self, fingerprint: str, offset: int, limit: int, *, with_files: bool = False
+    ) -> list[Modification]:
+        """A page of a material's modifications, newest first."""
+        ...
+
+    async def count_modifications(self, fingerprint: str) -> int: ...
+
+    async def modifications_by_ids(self, ids: list[int]) -> list[Modification]:
+        """Modifications with their files, in the order of `ids` (e.g. a `MATERIAL_UPDATED`
+        event's `modification_ids`)."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls back."""
@@ -76,6 +151,9 @@ class UnitOfWork(Protocol):
 
     @property
     def materials(self) -> MaterialRepository: ...
+
+    @property
+    def jobs(self) -> JobRepository: ...
 
     async def commit(self) -> None: ...
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
+from datetime import datetime
 
-from sqlalchemy import RowMapping, insert, select, update
+from sqlalchemy import RowMapping, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -165,7 +166,7 @@ class SqlPipelineInstanceRepository:
                 .returning(stages.c.id)
             )
         ).scalar_one()
-        saved_jobs = [await self._add_job(stage_id, job) for job in stage.jobs]
+        saved_jobs = [await self.add_job(stage_id, job) for job in stage.jobs]
         return replace(
             stage,
             id=stage_id,
@@ -174,7 +175,7 @@ class SqlPipelineInstanceRepository:
             last_transitioned_at=stage.last_transitioned_at or stage.created_at,
         )
 
-    async def _add_job(self, stage_id: int, job: JobInstance) -> JobInstance:
+    async def add_job(self, stage_id: int, job: JobInstance) -> JobInstance:
         assert job.scheduled_at is not None, "jobs are stamped by the service"
         job_id = (
             await self._connection.execute(
@@ -302,6 +303,126 @@ class SqlPipelineInstanceRepository:
             stages=tuple(_stage_from_row(s, tuple(jobs_by_stage[s["id"]])) for s in stage_rows),
             created_at=as_utc(row["created_at"]),
             id=pipeline_id,
+        )
+
+    async def find_by_id(self, pipeline_id: int) -> PipelineInstance | None:
+        query = select(pipelines).where(pipelines.c.id == pipeline_id)
+        row = (await self._connection.execute(query)).mappings().first()
+        return await self._load(row) if row is not None else None
+
+    async def find_by_stage_id(self, stage_id: int) -> PipelineInstance | None:
+        query = select(stages.c.pipeline_id).where(stages.c.id == stage_id)
+        pipeline_id = (await self._connection.execute(query)).scalar_one_or_none()
+        return await self.find_by_id(pipeline_id) if pipeline_id is not None else None
+
+    async def latest(self, pipeline: str, limit: int = 1) -> list[PipelineInstance]:
+        """The newest instances of a pipeline, newest first."""
+        query = (
+            select(pipelines)
+            .where(pipelines.c.name_key == pipeline.lower())
+            .order_by(pipelines.c.counter.desc())
+            .limit(limit)
+        )
+        rows = (await self._connection.execute(query)).mappings().all()
+        return [await self._load(row) for row in rows]
+
+    async def history(
+        self, pipeline: str, page_size: int, after: int | None = None, before: int | None = None
+    ) -> tuple[list[PipelineInstance], bool, bool]:
+        """A page of instances newest first by id cursor; also whether older/newer ones exist."""
+        base = select(pipelines).where(pipelines.c.name_key == pipeline.lower())
+        if before is not None:
+            query = base.where(pipelines.c.id > before).order_by(pipelines.c.id).limit(page_size)
+            rows = list(reversed((await self._connection.execute(query)).mappings().all()))
+        else:
+            if after is not None:
+                base = base.where(pipelines.c.id < after)
+            query = base.order_by(pipelines.c.id.desc()).limit(page_size)
+            rows = list((await self._connection.execute(query)).mappings().all())
+        page = [await self._load(row) for row in rows]
+        if not rows:
+            return page, False, False
+        newest, oldest = rows[0]["id"], rows[-1]["id"]
+        key = pipelines.c.name_key == pipeline.lower()
+        older = await self._connection.execute(
+            select(pipelines.c.id).where(key, pipelines.c.id < oldest).limit(1)
+        )
+        newer = await self._connection.execute(
+            select(pipelines.c.id).where(key, pipelines.c.id > newest).limit(1)
+        )
+        return page, older.first() is not None, newer.first() is not None
+
+    async def active_stages(self, pipeline: str) -> list[tuple[int, int, str]]:
+        """(pipeline id, pipeline counter, stage name) of every active stage of a pipeline."""
+        query = (
+            select(pipelines.c.id, pipelines.c.counter, stages.c.name)
+            .join(stages, stages.c.pipeline_id == pipelines.c.id)
+            .where(
+                pipelines.c.name_key == pipeline.lower(),
+                stages.c.state.in_([StageState.BUILDING.value, StageState.FAILING.value]),
+            )
+        )
+        rows = await self._connection.execute(query)
+        return [(int(r[0]), int(r[1]), str(r[2])) for r in rows]
+
+    async def update_stage(
+        self,
+        stage_id: int,
+        state: StageState,
+        at: datetime,
+        *,
+        cancelled_by: str | None = None,
+    ) -> None:
+        values: dict[str, object] = {
+            "state": state.value,
+            "result": state.result.value,
+            "last_transitioned_at": at,
+        }
+        if cancelled_by is not None:
+            values["cancelled_by"] = cancelled_by
+        if state.is_completed:
+            last = select(func.max(job_state_transitions.c.id)).where(
+                job_state_transitions.c.stage_id == stage_id
+            )
+            values["completed_by_transition_id"] = (
+                await self._connection.execute(last)
+            ).scalar_one_or_none()
+        await self._connection.execute(
+            update(stages).where(stages.c.id == stage_id).values(**values)
+        )
+
+    async def mark_older_runs(self, pipeline_id: int, stage_name: str) -> None:
+        """A new run of a stage makes every earlier run of it `latest_run = false`."""
+        await self._connection.execute(
+            update(stages)
+            .where(stages.c.pipeline_id == pipeline_id, stages.c.name_key == stage_name.lower())
+            .values(latest_run=False)
+        )
+
+    async def set_comment(self, pipeline_id: int, comment: str) -> None:
+        await self._connection.execute(
+            update(pipelines).where(pipelines.c.id == pipeline_id).values(comment=comment)
+        )
+
+    async def set_paused(
+        self, pipeline: str, paused: bool, by: str | None, cause: str | None, at: datetime | None
+    ) -> None:
+        await self._ensure_state_row(pipeline)
+        await self._connection.execute(
+            update(pipeline_states)
+            .where(pipeline_states.c.name_key == pipeline.lower())
+            .values(paused=paused, pause_by=by, pause_cause=cause, paused_at=at)
+        )
+
+    async def set_lock(self, pipeline: str, locked_by_pipeline_id: int | None) -> None:
+        await self._ensure_state_row(pipeline)
+        await self._connection.execute(
+            update(pipeline_states)
+            .where(pipeline_states.c.name_key == pipeline.lower())
+            .values(
+                locked=locked_by_pipeline_id is not None,
+                locked_by_pipeline_id=locked_by_pipeline_id,
+            )
         )
 
 

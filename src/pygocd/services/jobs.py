@@ -1,0 +1,159 @@
+"""Job state changes: assignment (a portable claim), agent reports, reschedule, cancel.
+
+An agent may only report on the job it was given; reports on a job that was cancelled or
+rescheduled meanwhile are ignored, as GoCD does. A completed job re-aggregates its stage,
+which drives the rest of the flow (`StageService`).
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import replace
+
+from pygocd.domain.errors import Conflict, NotFound
+from pygocd.domain.runs import JobIdentifier, JobInstance
+from pygocd.domain.states import JobResult, JobState, check_job_transition
+from pygocd.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from pygocd.services.stages import Events, StageService, job_event
+
+
+class ReportOutcome(enum.StrEnum):
+    APPLIED = "applied"
+    IGNORED = "ignored"  # job already cancelled/rescheduled: the agent should stop
+
+
+class NotYourJob(Conflict):
+    """An agent reported on a job assigned to another agent (or to none)."""
+
+
+class JobService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, stages: StageService) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._stages = stages
+
+    async def get(self, job_id: int) -> tuple[JobInstance, JobIdentifier]:
+        async with self._uow(read_only=True) as uow:
+            found = await uow.jobs.get(job_id)
+        if found is None:
+            raise NotFound(f"Job {job_id} was not found!")
+        return found
+
+    async def assign(self, job_id: int, agent_uuid: str) -> bool:
+        """Claim a Scheduled job for an agent; exactly one claimant wins, even across
+        processes, because the update is conditional on the job still being Scheduled."""
+        out: Events = []
+        async with self._uow() as uow:
+            found = await uow.jobs.get(job_id)
+            if found is None or found[0].state is not JobState.SCHEDULED or found[0].ignored:
+                return False
+            job, _ = found
+            if job.agent_uuid not in (None, agent_uuid):
+                return False  # pinned to another agent (run on all agents)
+            claimed = await uow.jobs.change_state(
+                job,
+                JobState.ASSIGNED,
+                self._clock.now(),
+                agent_uuid=agent_uuid,
+                expected_state=JobState.SCHEDULED,
+            )
+            if not claimed:
+                return False
+            await self._event(
+                uow, replace(job, state=JobState.ASSIGNED, agent_uuid=agent_uuid), out
+            )
+            await uow.commit()
+        await self._stages.publish(out)
+        return True
+
+    async def report(
+        self, job_id: int, agent_uuid: str, state: JobState, result: JobResult | None = None
+    ) -> ReportOutcome:
+        """An agent reports Preparing, Building, Completing (with result) or Completed."""
+        out: Events = []
+        async with self._uow() as uow:
+            found = await uow.jobs.get(job_id)
+            if found is None:
+                raise NotFound(f"Job {job_id} was not found!")
+            job, _ = found
+            if job.agent_uuid != agent_uuid:
+                raise NotYourJob(f"AgentUUID has changed in the middle of a job: {job_id}")
+            if job.ignored or job.state in (JobState.COMPLETED, JobState.RESCHEDULED):
+                return ReportOutcome.IGNORED
+            if job.state is state:
+                return ReportOutcome.APPLIED
+            check_job_transition(job.state, state)
+            new_result = result if result is not None else None
+            if state is JobState.COMPLETED and new_result is None:
+                new_result = job.result if job.result is not JobResult.UNKNOWN else JobResult.PASSED
+            changed = await uow.jobs.change_state(job, state, self._clock.now(), result=new_result)
+            if not changed:
+                return ReportOutcome.IGNORED
+            updated = replace(job, state=state, result=new_result or job.result)
+            await self._event(uow, updated, out)
+            if state is JobState.COMPLETED or (
+                state is JobState.COMPLETING and new_result is JobResult.FAILED
+            ):
+                assert job.stage_id is not None
+                await self._stages.recalculate_stage(uow, job.stage_id, out)
+            await uow.commit()
+        await self._stages.publish(out)
+        return ReportOutcome.APPLIED
+
+    async def reschedule(self, job_id: int) -> JobInstance | None:
+        """GoCD's reschedule: the old row becomes Rescheduled and ignored; a fresh Scheduled
+        row with the same name takes its place (agent lost, agent restarted mid-job)."""
+        out: Events = []
+        async with self._uow() as uow:
+            found = await uow.jobs.get(job_id)
+            if found is None or not found[0].state.is_active:
+                return None
+            job, _ = found
+            now = self._clock.now()
+            if not await uow.jobs.change_state(job, JobState.RESCHEDULED, now):
+                return None
+            assert job.id is not None
+            assert job.stage_id is not None
+            await uow.jobs.mark_ignored(job.id)
+            fresh = await uow.jobs.add(
+                job.stage_id,
+                JobInstance(
+                    name=job.name,
+                    scheduled_at=now,
+                    agent_uuid=job.agent_uuid if job.run_on_all_agents else None,
+                    run_on_all_agents=job.run_on_all_agents,
+                    run_multiple_instance=job.run_multiple_instance,
+                    rerun=job.rerun,
+                ),
+            )
+            await self._event(uow, fresh, out)
+            await uow.commit()
+        await self._stages.publish(out)
+        return fresh
+
+    async def cancel(self, job_id: int) -> bool:
+        """Cancel one job (timeouts, config removal): Completed with result Cancelled."""
+        out: Events = []
+        async with self._uow() as uow:
+            found = await uow.jobs.get(job_id)
+            if found is None or not found[0].state.is_active:
+                return False
+            job, _ = found
+            if not await uow.jobs.change_state(
+                job, JobState.COMPLETED, self._clock.now(), result=JobResult.CANCELLED
+            ):
+                return False
+            cancelled = replace(job, state=JobState.COMPLETED, result=JobResult.CANCELLED)
+            await self._event(uow, cancelled, out)
+            assert job.stage_id is not None
+            await self._stages.recalculate_stage(uow, job.stage_id, out)
+            await uow.commit()
+        await self._stages.publish(out)
+        return True
+
+    async def _event(self, uow: UnitOfWork, job: JobInstance, out: Events) -> None:
+        assert job.stage_id is not None
+        instance = await uow.pipeline_instances.find_by_stage_id(job.stage_id)
+        assert instance is not None
+        stage = next(s for s in instance.stages if s.id == job.stage_id)
+        job_event(out, instance, stage, job)

@@ -1,0 +1,331 @@
+"""Triggering pipelines: manual (API/UI), automatic (material and upstream changes), timer.
+
+Each trigger builds GoCD's build cause (material revisions with `changed` flags), runs GoCD's
+schedule checks and creates the instance with its first stage in one transaction; events go
+out after the commit, so agents and pages react at once instead of on GoCD's 10 s timers.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+
+from pygocd.domain.errors import Conflict, Invalid, NotFound
+from pygocd.domain.materials import DependencyMaterialConfig, MaterialConfig, material_name
+from pygocd.domain.modifications import MaterialRevision, Modification
+from pygocd.domain.pipelines import PipelineConfig
+from pygocd.domain.runs import (
+    ANONYMOUS,
+    APPROVED_BY_CHANGES,
+    APPROVED_BY_TIMER,
+    BuildCause,
+    BuildCauseType,
+    PipelineInstance,
+)
+from pygocd.domain.scheduling import (
+    auto_trigger_blocked,
+    is_first_stage_manual,
+    manual_trigger_refusal,
+)
+from pygocd.domain.variables import EnvironmentVariable
+from pygocd.services.config import ConfigService
+from pygocd.services.events import JOB_CHANGED, PIPELINE_CHANGED, STAGE_CHANGED
+from pygocd.services.instances import create_instance
+from pygocd.services.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
+
+log = logging.getLogger("pygocd.scheduling")
+
+MaterialUpdater = Callable[[MaterialConfig], Awaitable[object]]
+RECENT_MODIFICATIONS = 50
+
+
+@dataclass(frozen=True)
+class TriggerOptions:
+    """GoCD's schedule body: pinned revisions by fingerprint, variable overrides."""
+
+    update_materials_before_scheduling: bool = True
+    revisions: dict[str, str] = field(default_factory=dict)
+    variables: tuple[EnvironmentVariable, ...] = ()
+
+
+async def publish_new_instance(bus: EventBus, instance: PipelineInstance) -> None:
+    await bus.publish(PIPELINE_CHANGED, {"pipeline": instance.name, "counter": instance.counter})
+    for stage in instance.stages:
+        await bus.publish(
+            STAGE_CHANGED,
+            {
+                "pipeline": instance.name,
+                "counter": instance.counter,
+                "stage": stage.name,
+                "stage_counter": stage.counter,
+                "state": stage.state.value,
+            },
+        )
+        for job in stage.jobs:
+            await bus.publish(
+                JOB_CHANGED,
+                {
+                    "job_id": job.id,
+                    "pipeline": instance.name,
+                    "counter": instance.counter,
+                    "stage": stage.name,
+                    "stage_counter": stage.counter,
+                    "job": job.name,
+                    "state": job.state.value,
+                    "result": job.result.value,
+                },
+            )
+
+
+class SchedulingService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        bus: EventBus,
+        config: ConfigService,
+        update_material: MaterialUpdater | None = None,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._bus = bus
+        self._config = config
+        self._update_material = update_material
+        self._triggering: set[str] = set()
+        # Automatic causes GoCD keeps queued while the pipeline is paused, locked or busy;
+        # retried when one of those clears (see `retry_blocked`).
+        self.blocked: set[str] = set()
+
+    def pipeline_or_404(self, name: str) -> PipelineConfig:
+        pipeline = self._config.current.find_pipeline(name)
+        if pipeline is None:
+            raise NotFound(f"Pipeline '{name}' not found.")
+        return pipeline
+
+    # -- manual ---------------------------------------------------------------------------
+
+    async def trigger_manual(
+        self, name: str, *, username: str | None = None, options: TriggerOptions | None = None
+    ) -> PipelineInstance:
+        options = options or TriggerOptions()
+        pipeline = self.pipeline_or_404(name)
+        self._check_options(pipeline, options)
+        key = pipeline.name.lower()
+        if key in self._triggering:
+            raise Conflict(
+                f"Failed to trigger pipeline: {pipeline.name} {{ Pipeline already triggered }}"
+            )
+        self._triggering.add(key)
+        try:
+            if options.update_materials_before_scheduling and self._update_material:
+                for material in pipeline.materials:
+                    if not isinstance(material, DependencyMaterialConfig):
+                        await self._update_material(material)
+            approver = username or ANONYMOUS
+            async with self._uow() as uow:
+                await self._refuse_if_blocked(uow, pipeline)
+                revisions = await self._revisions(uow, pipeline, options.revisions)
+                cause = BuildCause(
+                    BuildCauseType.MANUAL_FORCED,
+                    f"Forced by {approver}",
+                    approver,
+                    material_revisions=tuple(revisions),
+                    trigger_variables=options.variables,
+                )
+                instance = await self._create(uow, pipeline, cause)
+                await uow.commit()
+        finally:
+            self._triggering.discard(key)
+        await publish_new_instance(self._bus, instance)
+        return instance
+
+    def _check_options(self, pipeline: PipelineConfig, options: TriggerOptions) -> None:
+        known = {m.fingerprint for m in pipeline.materials}
+        unknown = [fp for fp in options.revisions if fp not in known]
+        if unknown:
+            raise Invalid(
+                "Request to schedule pipeline rejected { Pipeline "
+                f"'{pipeline.name}' does not contain the following material(s): {unknown}. }}"
+            )
+        for fingerprint, revision in options.revisions.items():
+            if not revision.strip():
+                raise Invalid(
+                    f"Request to schedule pipeline rejected {{ Material [{fingerprint}] has "
+                    "empty revision }"
+                )
+        defined = self._variables_in_scope(pipeline)
+        for variable in options.variables:
+            if variable.name.lower() not in defined:
+                raise Invalid(
+                    f"Request to schedule pipeline rejected {{ Variable '{variable.name}' has "
+                    f"not been configured for pipeline '{pipeline.name}' }}"
+                )
+
+    def _variables_in_scope(self, pipeline: PipelineConfig) -> set[str]:
+        names = {v.name.lower() for v in pipeline.environment_variables}
+        for stage in pipeline.stages:
+            names |= {v.name.lower() for v in stage.environment_variables}
+            for job in stage.jobs:
+                names |= {v.name.lower() for v in job.environment_variables}
+        environment = self._config.current.environment_of(pipeline.name)
+        if environment is not None:
+            names |= {v.name.lower() for v in environment.environment_variables}
+        return names
+
+    async def _refuse_if_blocked(self, uow: UnitOfWork, pipeline: PipelineConfig) -> None:
+        state = await uow.pipeline_instances.state(pipeline.name)
+        active = await uow.pipeline_instances.active_stages(pipeline.name)
+        refusal = manual_trigger_refusal(pipeline, state, active)
+        if refusal:
+            raise Conflict(refusal)
+
+    # -- automatic ------------------------------------------------------------------------
+
+    def pipelines_using(self, fingerprint: str) -> list[PipelineConfig]:
+        return [
+            p
+            for p in self._config.current.all_pipelines()
+            if any(m.fingerprint == fingerprint for m in p.materials)
+        ]
+
+    async def on_material_updated(self, fingerprint: str) -> list[PipelineInstance]:
+        """A material has new modifications: auto-trigger every pipeline that uses it."""
+        created = []
+        for pipeline in self.pipelines_using(fingerprint):
+            instance = await self.trigger_automatic(pipeline.name)
+            if instance is not None:
+                created.append(instance)
+        return created
+
+    async def trigger_automatic(self, name: str) -> PipelineInstance | None:
+        pipeline = self._config.current.find_pipeline(name)
+        if pipeline is None or not pipeline.stages or is_first_stage_manual(pipeline):
+            return None
+        async with self._uow() as uow:
+            state = await uow.pipeline_instances.state(pipeline.name)
+            active = await uow.pipeline_instances.active_stages(pipeline.name)
+            try:
+                revisions = await self._revisions(uow, pipeline, {})
+            except Invalid:
+                return None  # a material has never been polled yet: nothing to build
+            changed = [
+                r
+                for r in revisions
+                if r.changed and not self._ignored_for_scheduling(pipeline, r.fingerprint)
+            ]
+            if not changed:
+                self.blocked.discard(pipeline.name.lower())
+                return None
+            if auto_trigger_blocked(pipeline, state, active):
+                self.blocked.add(pipeline.name.lower())
+                return None
+            self.blocked.discard(pipeline.name.lower())
+            cause = BuildCause(
+                BuildCauseType.MODIFICATION,
+                _modification_message(changed[0]),
+                APPROVED_BY_CHANGES,
+                material_revisions=tuple(revisions),
+            )
+            instance = await self._create(uow, pipeline, cause)
+            await uow.commit()
+        await publish_new_instance(self._bus, instance)
+        return instance
+
+    async def retry_blocked(self, name: str) -> PipelineInstance | None:
+        """Re-run a queued automatic trigger once its pipeline may have become free."""
+        if name.lower() not in self.blocked:
+            return None
+        return await self.trigger_automatic(name)
+
+    async def trigger_timer(self, name: str, *, only_on_changes: bool) -> PipelineInstance | None:
+        pipeline = self.pipeline_or_404(name)
+        async with self._uow() as uow:
+            state = await uow.pipeline_instances.state(pipeline.name)
+            active = await uow.pipeline_instances.active_stages(pipeline.name)
+            if manual_trigger_refusal(pipeline, state, active):
+                return None
+            revisions = await self._revisions(uow, pipeline, {})
+            if only_on_changes and not any(r.changed for r in revisions):
+                log.info("Skipping scheduling of timer-triggered pipeline %s", pipeline.name)
+                return None
+            cause = BuildCause(
+                BuildCauseType.MANUAL_FORCED,
+                f"Forced by {APPROVED_BY_TIMER}",
+                APPROVED_BY_TIMER,
+                material_revisions=tuple(revisions),
+            )
+            instance = await self._create(uow, pipeline, cause)
+            await uow.commit()
+        await publish_new_instance(self._bus, instance)
+        return instance
+
+    # -- shared ---------------------------------------------------------------------------
+
+    def _ignored_for_scheduling(self, pipeline: PipelineConfig, fingerprint: str) -> bool:
+        return any(
+            isinstance(m, DependencyMaterialConfig)
+            and m.ignore_for_scheduling
+            and m.fingerprint == fingerprint
+            for m in pipeline.materials
+        )
+
+    async def _create(
+        self, uow: UnitOfWork, pipeline: PipelineConfig, cause: BuildCause
+    ) -> PipelineInstance:
+        instance = await create_instance(
+            uow, pipeline, cause, self._clock, config_version=self._config.current.md5 or None
+        )
+        if pipeline.lock_behavior.is_lockable:
+            await uow.pipeline_instances.set_lock(pipeline.name, instance.id)
+        return instance
+
+    async def _revisions(
+        self, uow: UnitOfWork, pipeline: PipelineConfig, pinned: dict[str, str]
+    ) -> Sequence[MaterialRevision]:
+        """Latest (or pinned) revision of every material, `changed` against the last run."""
+        previous = await uow.pipeline_instances.latest(pipeline.name, 1)
+        last_seen = {
+            r.fingerprint: r.latest.id or 0
+            for r in (previous[0].build_cause.material_revisions if previous else ())
+        }
+        result = []
+        for material in pipeline.materials:
+            fingerprint = material.fingerprint
+            recent = await uow.materials.latest_modifications(fingerprint, RECENT_MODIFICATIONS)
+            if fingerprint in pinned:
+                recent = _from_pinned(recent, pinned[fingerprint], fingerprint)
+            if not recent:
+                raise Invalid(
+                    f"Error while scheduling pipeline: {pipeline.name} {{ Material "
+                    f"{material_name(material) or fingerprint[:12]} has no revisions yet }}"
+                )
+            seen = last_seen.get(fingerprint, 0)
+            new = [m for m in recent if (m.id or 0) > seen]
+            result.append(
+                MaterialRevision(
+                    fingerprint=fingerprint,
+                    modifications=tuple(new) if new else (recent[0],),
+                    changed=bool(new),
+                    material_name=material_name(material),
+                    folder=getattr(material, "destination", None),
+                )
+            )
+        return result
+
+
+def _from_pinned(recent: list[Modification], revision: str, fingerprint: str) -> list[Modification]:
+    for index, modification in enumerate(recent):
+        if modification.revision == revision:
+            return recent[index:]
+    raise Invalid(
+        f"Request to schedule pipeline rejected {{ Unable to find revision [{revision}] for "
+        f"material [{fingerprint}] }}"
+    )
+
+
+def _modification_message(revision: MaterialRevision) -> str:
+    latest = revision.latest
+    if latest.pipeline_label is not None:
+        return f"triggered by {latest.revision}"
+    return f"modified by {latest.user_name or 'unknown'}"
