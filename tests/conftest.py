@@ -19,7 +19,10 @@ from pygocd.db import migrate
 from pygocd.db.engine import create_engine
 from pygocd.db.unit_of_work import SqlUnitOfWorkFactory
 from pygocd.services.config import ConfigService
+from pygocd.services.jobs import JobService
 from pygocd.services.registry import Services
+from pygocd.services.scheduling import SchedulingService
+from pygocd.services.stages import StageService
 from pygocd.settings import Settings, async_database_url
 from pygocd.web.app import create_app
 from tests.fakes import FakeClock
@@ -84,7 +87,17 @@ def bus() -> MemoryBus:
 async def services(uow: SqlUnitOfWorkFactory, bus: MemoryBus, clock: FakeClock) -> Services:
     config = ConfigService(uow, clock, bus)
     await config.load()
-    return Services(uow=uow, bus=bus, clock=clock, config=config)
+    scheduling = SchedulingService(uow, clock, bus, config)
+    stages = StageService(uow, clock, bus, config)
+    return Services(
+        uow=uow,
+        bus=bus,
+        clock=clock,
+        config=config,
+        scheduling=scheduling,
+        stages=stages,
+        jobs=JobService(uow, clock, stages),
+    )
 
 
 @pytest.fixture

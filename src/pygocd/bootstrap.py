@@ -15,9 +15,20 @@ from pygocd.bus.memory import MemoryBus
 from pygocd.db import migrate
 from pygocd.db.engine import create_engine
 from pygocd.db.unit_of_work import SqlUnitOfWorkFactory
+from pygocd.domain.errors import DomainError
+from pygocd.domain.materials import GitMaterialConfig, MaterialConfig, mask_credentials
+from pygocd.scheduler.config_repos import config_repo_poller
+from pygocd.scheduler.material_polling import material_poller
 from pygocd.services.clock import SystemClock
 from pygocd.services.config import ConfigService
+from pygocd.services.config_repos import ConfigRepoService
+from pygocd.services.health import ServerHealth
+from pygocd.services.materials import MaterialUpdateService
+from pygocd.services.jobs import JobService
+from pygocd.services.reactions import react
 from pygocd.services.registry import Services
+from pygocd.services.scheduling import SchedulingService
+from pygocd.services.stages import StageService
 from pygocd.settings import Settings
 
 log = logging.getLogger("pygocd")
@@ -34,6 +45,10 @@ class Container:
     services: Services
 
     async def close(self) -> None:
+        if self.services.config_repos is not None:
+            await self.services.config_repos.close()
+        if self.services.materials is not None:
+            await self.services.materials.close()
         await self.engine.dispose()
 
 
@@ -67,8 +82,52 @@ async def start(settings: Settings) -> Container:
     clock = SystemClock()
     config = ConfigService(uow, clock, bus)
     await config.load()
+    health = ServerHealth(clock)
+    config_repos = ConfigRepoService(config, health, settings.data_dir / "config-repos")
+    for spec in settings.config_repos:
+        try:
+            await config_repos.register(spec)
+        except DomainError as error:
+            await engine.dispose()
+            raise StartupError(
+                f"cannot register config repo {mask_credentials(spec)!r}: {error}"
+            ) from error
+    materials = MaterialUpdateService(
+        uow,
+        bus,
+        clock,
+        lambda: config.current,
+        settings.data_dir / "materials",
+        poll_interval=settings.material_poll_interval,
+        health=health,
+    )
+    async def update_material(material: MaterialConfig) -> object:
+        if isinstance(material, GitMaterialConfig):
+            return await materials.update(material)
+        return None
+
+    scheduling = SchedulingService(uow, clock, bus, config, update_material=update_material)
+    stages = StageService(uow, clock, bus, config)
+    jobs = JobService(uow, clock, stages)
     log.info("pygocd ready (pid %s, database %s)", os.getpid(), _safe_url(url))
-    return Container(settings, engine, Services(uow=uow, bus=bus, clock=clock, config=config))
+    services = Services(
+        uow=uow,
+        bus=bus,
+        clock=clock,
+        config=config,
+        config_repos=config_repos,
+        health=health,
+        loops=(
+            config_repo_poller(config_repos),
+            material_poller(materials),
+            lambda: react(bus, scheduling),
+        ),
+        materials=materials,
+        scheduling=scheduling,
+        stages=stages,
+        jobs=jobs,
+    )
+    return Container(settings, engine, services)
 
 
 def _safe_url(url: str) -> str:

@@ -9,7 +9,11 @@ from typing import Any
 from pygocd.services.config import ConfigService
 from pygocd.services.config_repos import ConfigRepoService
 from pygocd.services.health import ServerHealth
+from pygocd.services.jobs import JobService
+from pygocd.services.materials import MaterialUpdateService
 from pygocd.services.ports import Clock, EventBus, UnitOfWorkFactory
+from pygocd.services.scheduling import SchedulingService
+from pygocd.services.stages import StageService
 
 Loop = Callable[[], Coroutine[Any, Any, None]]
 """A long-running coroutine (the scheduler's loops) the app runs while it serves."""
@@ -24,3 +28,7 @@ class Services:
     config_repos: ConfigRepoService | None = None
     health: ServerHealth | None = None
     loops: tuple[Loop, ...] = ()
+    materials: MaterialUpdateService | None = None
+    scheduling: SchedulingService | None = None
+    stages: StageService | None = None
+    jobs: JobService | None = None
