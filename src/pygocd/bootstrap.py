@@ -23,8 +23,8 @@ from pygocd.services.clock import SystemClock
 from pygocd.services.config import ConfigService
 from pygocd.services.config_repos import ConfigRepoService
 from pygocd.services.health import ServerHealth
-from pygocd.services.materials import MaterialUpdateService
 from pygocd.services.jobs import JobService
+from pygocd.services.materials import MaterialUpdateService
 from pygocd.services.reactions import react
 from pygocd.services.registry import Services
 from pygocd.services.scheduling import SchedulingService
@@ -101,6 +101,7 @@ async def start(settings: Settings) -> Container:
         poll_interval=settings.material_poll_interval,
         health=health,
     )
+
     async def update_material(material: MaterialConfig) -> object:
         if isinstance(material, GitMaterialConfig):
             return await materials.update(material)

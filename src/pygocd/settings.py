@@ -42,6 +42,9 @@ class Settings(BaseSettings):
     config_repos: tuple[str, ...] = Field(
         (), description="Config repos to register at start-up: URL[#branch], repeatable."
     )
+    material_poll_interval: float = Field(
+        60.0, gt=0, description="Seconds between polls of each auto-update material (jittered)."
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     @field_validator("log_level")

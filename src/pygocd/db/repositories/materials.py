@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -202,14 +202,37 @@ class SqlMaterialRepository:
 
     async def latest_modifications(self, fingerprint: str, limit: int = 1) -> list[Modification]:
         """The newest modifications of a material, newest first (without their files)."""
+        return await self.modifications_page(fingerprint, offset=0, limit=limit)
+
+    async def modifications_page(
+        self, fingerprint: str, offset: int, limit: int, *, with_files: bool = False
+    ) -> list[Modification]:
+        """A page of a material's modifications, newest first (GoCD's offset pagination)."""
         query = (
             select(modifications)
             .join(materials, materials.c.id == modifications.c.material_id)
             .where(materials.c.fingerprint == fingerprint)
             .order_by(modifications.c.id.desc())
+            .offset(offset)
             .limit(limit)
         )
-        rows = (await self._connection.execute(query)).mappings()
+        rows = (await self._connection.execute(query)).mappings().all()
+        files: dict[int, list[ModifiedFile]] = defaultdict(list)
+        if with_files and rows:
+            file_rows = await self._connection.execute(
+                select(modified_files)
+                .where(modified_files.c.modification_id.in_([m["id"] for m in rows]))
+                .order_by(modified_files.c.id)
+            )
+            for f in file_rows.mappings():
+                files[f["modification_id"]].append(
+                    ModifiedFile(
+                        file_name=f["file_name"],
+                        action=ModifiedAction(f["action"]),
+                        folder_name=f["folder_name"],
+                        revision=f["revision"],
+                    )
+                )
         return [
             Modification(
                 revision=m["revision"],
@@ -217,8 +240,61 @@ class SqlMaterialRepository:
                 user_name=m["user_name"],
                 email_address=m["email_address"],
                 comment=m["comment"],
+                files=tuple(files.get(m["id"], ())),
                 pipeline_label=m["pipeline_label"],
                 id=m["id"],
             )
             for m in rows
         ]
+
+    async def count_modifications(self, fingerprint: str) -> int:
+        query = (
+            select(func.count())
+            .select_from(modifications)
+            .join(materials, materials.c.id == modifications.c.material_id)
+            .where(materials.c.fingerprint == fingerprint)
+        )
+        return int((await self._connection.execute(query)).scalar_one())
+
+    async def modifications_by_ids(self, ids: list[int]) -> list[Modification]:
+        """Modifications (with files) by id, in the order of `ids`; unknown ids are left out."""
+        if not ids:
+            return []
+        rows = (
+            (
+                await self._connection.execute(
+                    select(modifications).where(modifications.c.id.in_(ids))
+                )
+            )
+            .mappings()
+            .all()
+        )
+        files: dict[int, list[ModifiedFile]] = defaultdict(list)
+        file_rows = await self._connection.execute(
+            select(modified_files)
+            .where(modified_files.c.modification_id.in_(ids))
+            .order_by(modified_files.c.id)
+        )
+        for f in file_rows.mappings():
+            files[f["modification_id"]].append(
+                ModifiedFile(
+                    file_name=f["file_name"],
+                    action=ModifiedAction(f["action"]),
+                    folder_name=f["folder_name"],
+                    revision=f["revision"],
+                )
+            )
+        by_id = {
+            m["id"]: Modification(
+                revision=m["revision"],
+                modified_time=as_utc(m["modified_time"]),
+                user_name=m["user_name"],
+                email_address=m["email_address"],
+                comment=m["comment"],
+                files=tuple(files.get(m["id"], ())),
+                pipeline_label=m["pipeline_label"],
+                id=m["id"],
+            )
+            for m in rows
+        }
+        return [by_id[i] for i in ids if i in by_id]
