@@ -62,6 +62,7 @@ class _State:
     in_progress: bool = False
     info: ParseInfo = ParseInfo()
     task: asyncio.Task[ParseInfo] | None = None
+    again: bool = False  # the repo changed while a check ran: check once more afterwards
 
 
 def repo_etag(repo: ConfigRepoConfig) -> str:
@@ -157,7 +158,11 @@ class ConfigRepoService:
             message=f"Updated config repo '{repo.id}'",
         )
         if repo.material != old.material or repo.configuration != old.configuration:
-            self.trigger_update(repo.id, force=True)
+            state = self._states.setdefault(repo.id.lower(), _State())
+            if state.in_progress:
+                state.again = True
+            else:
+                self._start(self.get(repo.id), state, force=True)
         return self.get(repo.id)
 
     async def delete(self, repo_id: str, *, author: str = SYSTEM_AUTHOR) -> None:
@@ -249,13 +254,13 @@ class ConfigRepoService:
         state = self._states.get(self.get(repo_id).id.lower())
         return state is not None and state.in_progress
 
-    def trigger_update(self, repo_id: str, *, force: bool = False) -> None:
+    def trigger_update(self, repo_id: str) -> None:
         """Start a check in the background; `Conflict` when one is already running."""
         repo = self.get(repo_id)
         state = self._states.setdefault(repo.id.lower(), _State())
         if state.in_progress:
             raise Conflict(UPDATE_IN_PROGRESS)
-        self._start(repo, state, force)
+        self._start(repo, state, force=False)
 
     def _start(self, repo: ConfigRepoConfig, state: _State, force: bool) -> asyncio.Task[ParseInfo]:
         state.in_progress = True
@@ -308,6 +313,11 @@ class ConfigRepoService:
         finally:
             state.in_progress = False
         self._report(repo, state.info)
+        if state.again:
+            state.again = False
+            latest = self._config.stored.find_config_repo(repo.id)
+            if latest is not None and self._states.get(repo.id.lower()) is state:
+                self._start(latest, state, force=True)
         return state.info
 
     async def _check(self, repo: ConfigRepoConfig, info: ParseInfo, force: bool) -> ParseInfo:

@@ -2,30 +2,58 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Sequence
+
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from pygocd import __version__
-from pygocd.services.registry import Services
+from pygocd.services.registry import Loop, Services
 from pygocd.settings import Settings
-from pygocd.web.api import server
+from pygocd.web.api import config_repos, pipeline_configs, server, server_health
 from pygocd.web.errors import install_error_handlers
 from pygocd.web.ui import STATIC_DIR, ui_router
 
+log = logging.getLogger("pygocd.web")
 
-def create_app(services: Services, settings: Settings) -> FastAPI:
+
+def create_app(
+    services: Services, settings: Settings, loops: Sequence[Loop] | None = None
+) -> FastAPI:
+    """The app; while it serves, it runs `loops` (default: the services' own loops)."""
+    running = tuple(services.loops if loops is None else loops)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        tasks = [asyncio.create_task(loop(), name=f"loop-{i}") for i, loop in enumerate(running)]
+        try:
+            yield
+        finally:
+            for task in tasks:
+                task.cancel()
+            for result in await asyncio.gather(*tasks, return_exceptions=True):
+                if isinstance(result, Exception):
+                    log.error("background loop failed: %r", result)
+
     app = FastAPI(
         title="pygocd",
         version=__version__,
         openapi_url="/go/api/openapi.json",
         docs_url=None,
         redoc_url=None,
+        lifespan=lifespan,
     )
     app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
     app.include_router(server.router, prefix="/go")
+    app.include_router(server_health.router, prefix="/go")
+    app.include_router(config_repos.router, prefix="/go")
+    app.include_router(pipeline_configs.router, prefix="/go")
     app.include_router(ui_router(), prefix="/go")
     app.mount("/go/assets", StaticFiles(directory=STATIC_DIR), name="assets")
 
