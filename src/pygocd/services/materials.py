@@ -37,6 +37,7 @@ log = logging.getLogger("pygocd.materials")
 
 DEFAULT_POLL_INTERVAL = 60.0
 MAX_CONCURRENT_UPDATES = 10  # GoCD's material.check.threads
+CLOSE_GRACE_SECONDS = 10.0
 
 
 class HealthReporter(Protocol):
@@ -222,10 +223,14 @@ class MaterialUpdateService:
         tasks = [self.start_update(material) for material in self.due()]
         return list(await asyncio.gather(*tasks)) if tasks else []
 
-    async def close(self) -> None:
-        """Cancel updates still running (server shutdown)."""
+    async def close(self, grace: float = CLOSE_GRACE_SECONDS) -> None:
+        """Let running updates finish for up to `grace` seconds, then cancel the rest
+        (server shutdown)."""
         tasks = [run.task for run in self._runs.values()]
-        for task in tasks:
+        if not tasks:
+            return
+        _done, pending = await asyncio.wait(tasks, timeout=grace)
+        for task in pending:
             task.cancel()
         await asyncio.gather(*tasks, return_exceptions=True)
 

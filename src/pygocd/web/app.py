@@ -14,7 +14,8 @@ from fastapi.staticfiles import StaticFiles
 from pygocd import __version__
 from pygocd.services.registry import Loop, Services
 from pygocd.settings import Settings
-from pygocd.web.api import config_repos, pipeline_configs, server, server_health
+from pygocd.web.api import config_repos, pipeline_configs, server, server_health, webhooks
+from pygocd.web.api import materials as materials_api
 from pygocd.web.errors import install_error_handlers
 from pygocd.web.ui import STATIC_DIR, ui_router
 
@@ -54,6 +55,8 @@ def create_app(
     app.include_router(server_health.router, prefix="/go")
     app.include_router(config_repos.router, prefix="/go")
     app.include_router(pipeline_configs.router, prefix="/go")
+    app.include_router(materials_api.router, prefix="/go")
+    app.include_router(webhooks.router, prefix="/go")
     app.include_router(ui_router(), prefix="/go")
     app.mount("/go/assets", StaticFiles(directory=STATIC_DIR), name="assets")
 

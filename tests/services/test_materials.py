@@ -1,0 +1,352 @@
+"""Material updates against real git repositories in temporary folders."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from tests.fakes import FakeClock
+
+from pygocd.bus.memory import MemoryBus
+from pygocd.db.unit_of_work import SqlUnitOfWorkFactory
+from pygocd.domain.config import CruiseConfig
+from pygocd.domain.materials import GitMaterialConfig, MaterialConfig, SvnMaterialConfig
+from pygocd.domain.modifications import ModifiedAction
+from pygocd.domain.pipelines import PipelineConfig, PipelineGroup
+from pygocd.services.events import MATERIAL_UPDATED
+from pygocd.services.materials import Backoff, MaterialUpdateService, git_materials_of
+
+pytestmark = pytest.mark.db
+
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "Ann Author",
+    "GIT_AUTHOR_EMAIL": "ann@example.com",
+    "GIT_COMMITTER_NAME": "Ann Author",
+    "GIT_COMMITTER_EMAIL": "ann@example.com",
+}
+
+
+class Repo:
+    """A real git repository to commit to."""
+
+    def __init__(self, path: Path, branch: str = "main") -> None:
+        self.path = path
+        self.git("init", "--quiet", "-b", branch, str(path), cwd=path.parent)
+
+    def git(self, *args: str, cwd: Path | None = None) -> str:
+        return subprocess.run(
+            ["git", *args],
+            cwd=cwd or self.path,
+            env=GIT_ENV,
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
+
+    def commit(self, message: str, **files: str | None) -> str:
+        for name, text in files.items():
+            target = self.path / name.replace("__", "/")
+            if text is None:
+                target.unlink()
+            else:
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(text)
+        self.git("add", "-A")
+        self.git("commit", "--quiet", "--allow-empty", "-m", message)
+        return self.git("rev-parse", "HEAD")
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Repo:
+    path = tmp_path / "repo"
+    path.mkdir()
+    return Repo(path)
+
+
+def config_of(*materials: MaterialConfig) -> CruiseConfig:
+    pipelines = tuple(PipelineConfig(name=f"p{i}", materials=(m,)) for i, m in enumerate(materials))
+    return CruiseConfig(groups=(PipelineGroup(name="g", pipelines=pipelines),))
+
+
+class Holder:
+    def __init__(self) -> None:
+        self.config = CruiseConfig()
+
+
+@pytest.fixture
+def holder() -> Holder:
+    return Holder()
+
+
+@pytest.fixture
+def service(
+    uow: SqlUnitOfWorkFactory, bus: MemoryBus, clock: FakeClock, tmp_path: Path, holder: Holder
+) -> MaterialUpdateService:
+    return MaterialUpdateService(
+        uow,
+        bus,
+        clock,
+        lambda: holder.config,
+        tmp_path / "data" / "materials",
+        poll_interval=60.0,
+        jitter=lambda: 1.0,
+    )
+
+
+def git_material(repo: Repo, **kwargs: object) -> GitMaterialConfig:
+    return GitMaterialConfig(url=str(repo.path), branch="main", **kwargs)  # type: ignore[arg-type]
+
+
+async def recorded(uow: SqlUnitOfWorkFactory, fingerprint: str) -> list[str]:
+    async with uow(read_only=True) as unit:
+        found = await unit.materials.latest_modifications(fingerprint, limit=100)
+    return [m.revision for m in reversed(found)]
+
+
+async def test_first_update_records_only_the_latest_revision(
+    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+) -> None:
+    repo.commit("one", a="1")
+    repo.commit("two", b="2")
+    head = repo.commit("three", a="3")
+    material = git_material(repo)
+
+    result = await service.update(material)
+
+    assert result.ok
+    assert [m.revision for m in result.modifications] == [head]
+    assert await recorded(uow, material.fingerprint) == [head]
+    assert service.cache_path(material.fingerprint).is_dir()
+
+
+async def test_later_updates_record_every_new_commit_oldest_first_with_files(
+    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+) -> None:
+    first = repo.commit("one", a="1", gone="x")
+    material = git_material(repo)
+    await service.update(material)
+    second = repo.commit("two\n\nwith a body", a="2", src__new="n")
+    third = repo.commit("three", gone=None)
+
+    result = await service.update(material)
+
+    assert [m.revision for m in result.modifications] == [second, third]
+    assert await recorded(uow, material.fingerprint) == [first, second, third]
+    two = result.modifications[0]
+    assert two.user_name == "Ann Author <ann@example.com>"
+    assert two.email_address == "ann@example.com"
+    assert two.comment == "two\n\nwith a body"
+    assert {(f.file_name, f.action) for f in two.files} == {
+        ("a", ModifiedAction.MODIFIED),
+        ("src/new", ModifiedAction.ADDED),
+    }
+    assert [(f.file_name, f.action) for f in result.modifications[1].files] == [
+        ("gone", ModifiedAction.DELETED)
+    ]
+    async with uow(read_only=True) as unit:
+        stored = await unit.materials.modifications_by_ids(result.modification_ids)
+    assert [m.files for m in stored] == [m.files for m in result.modifications]
+
+
+async def test_nothing_new_records_nothing_and_still_publishes(
+    service: MaterialUpdateService, repo: Repo, bus: MemoryBus
+) -> None:
+    repo.commit("one", a="1")
+    material = git_material(repo)
+    await service.update(material)
+
+    async with bus.subscribe(MATERIAL_UPDATED) as events:
+        result = await service.update(material)
+        event = await asyncio.wait_for(events.__anext__(), 5)
+
+    assert result.ok
+    assert result.modifications == ()
+    assert event.payload == {"fingerprint": material.fingerprint, "modification_ids": []}
+
+
+async def test_update_publishes_the_new_modification_ids(
+    service: MaterialUpdateService, repo: Repo, bus: MemoryBus
+) -> None:
+    repo.commit("one", a="1")
+    material = git_material(repo)
+    async with bus.subscribe(MATERIAL_UPDATED) as events:
+        result = await service.update(material)
+        event = await asyncio.wait_for(events.__anext__(), 5)
+    assert event.payload == {
+        "fingerprint": material.fingerprint,
+        "modification_ids": result.modification_ids,
+    }
+    assert len(result.modification_ids) == 1
+
+
+async def test_a_rewritten_history_records_the_new_head_only(
+    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+) -> None:
+    repo.commit("one", a="1")
+    repo.commit("two", a="2")
+    material = git_material(repo)
+    await service.update(material)
+    repo.git("reset", "--quiet", "--hard", "HEAD~1")
+    rewritten = repo.commit("two again", a="two")
+
+    result = await service.update(material)
+
+    assert [m.revision for m in result.modifications] == [rewritten]
+
+
+async def test_shallow_clone_material_fetches_a_shallow_cache(
+    service: MaterialUpdateService, repo: Repo
+) -> None:
+    for n in range(5):
+        head = repo.commit(f"c{n}", a=str(n))
+    material = GitMaterialConfig(url=f"file://{repo.path}", branch="main", shallow_clone=True)
+
+    result = await service.update(material)
+
+    assert [m.revision for m in result.modifications] == [head]
+    assert (service.cache_path(material.fingerprint) / "shallow").exists()
+    newer = repo.commit("c5", a="5")
+    assert [m.revision for m in (await service.update(material)).modifications] == [newer]
+
+
+async def test_an_unreachable_repo_is_recorded_with_masked_credentials_and_backs_off(
+    service: MaterialUpdateService, holder: Holder, clock: FakeClock, tmp_path: Path
+) -> None:
+    material = GitMaterialConfig(url="https://bob:s3cret@127.0.0.1:9/repo.git", branch="main")
+    holder.config = config_of(material)
+
+    results = await service.update_all_due()
+
+    assert len(results) == 1
+    assert not results[0].ok
+    error = results[0].error or ""
+    assert "s3cret" not in error
+    assert "failed" in error
+    status = service.status(material.fingerprint)
+    assert status.failures == 1
+    assert status.last_error == error
+    assert status.last_error_at == clock.now()
+    assert status.next_poll_at == clock.now() + timedelta(minutes=5)
+    assert service.due() == []
+    clock.advance(299)
+    assert service.due() == []
+    clock.advance(1)
+    assert service.due() == [material]
+    await service.update_all_due()
+    assert service.status(material.fingerprint).failures == 2
+    assert service.status(material.fingerprint).next_poll_at == clock.now() + timedelta(minutes=7.5)
+
+
+async def test_a_bad_branch_is_an_error_and_a_later_success_clears_it(
+    service: MaterialUpdateService, repo: Repo, holder: Holder, clock: FakeClock
+) -> None:
+    repo.commit("one", a="1")
+    material = GitMaterialConfig(url=str(repo.path), branch="nope")
+    result = await service.update(material)
+    assert not result.ok
+    assert "nope" in (result.error or "")
+
+    repo.git("branch", "nope")
+    assert (await service.update(material)).ok
+    status = service.status(material.fingerprint)
+    assert status.last_error is None
+    assert status.failures == 0
+    assert status.last_updated_at == clock.now()
+
+
+def test_backoff_is_gocd_exponential_and_capped() -> None:
+    backoff = Backoff()
+    assert [backoff.delay(n) for n in (0, 1, 2, 3)] == [0.0, 300.0, 450.0, 675.0]
+    assert backoff.delay(50) == 3600.0
+    assert Backoff(first=1, multiplier=2, cap=5).delay(4) == 5
+
+
+async def test_polling_updates_due_auto_update_materials_only(
+    service: MaterialUpdateService, repo: Repo, holder: Holder, clock: FakeClock
+) -> None:
+    repo.commit("one", a="1")
+    polled = git_material(repo)
+    manual = GitMaterialConfig(url=str(repo.path), branch="main", auto_update=False, name="m")
+    other = repo.path.parent / "other"
+    other.mkdir()
+    Repo(other).commit("x", x="1")
+    not_polled = GitMaterialConfig(url=str(other), branch="main", auto_update=False)
+    holder.config = config_of(polled, manual, not_polled, SvnMaterialConfig(url="svn://x"))
+
+    assert [m.fingerprint for m in service.due()] == [polled.fingerprint]
+    results = await service.update_all_due()
+    assert [r.fingerprint for r in results] == [polled.fingerprint]
+
+    assert service.due() == []  # polled a moment ago
+    clock.advance(60)
+    assert [m.fingerprint for m in service.due()] == [polled.fingerprint]
+
+
+def test_a_material_shared_by_pipelines_polls_if_any_says_so(tmp_path: Path) -> None:
+    a = GitMaterialConfig(url="https://h/r.git", auto_update=False)
+    b = GitMaterialConfig(url="https://h/r.git", auto_update=True, name="b")
+    found = git_materials_of(config_of(a, b))
+    assert len(found) == 1
+    assert found[0].auto_update
+
+
+async def test_updates_of_one_material_never_overlap(
+    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+) -> None:
+    repo.commit("one", a="1")
+    material = git_material(repo)
+    first = service.start_update(material)
+    second = service.start_update(material)  # while the first runs: run once more
+    assert first is second
+    assert service.status(material.fingerprint).in_progress
+    result = await first
+    assert result.ok
+    assert len(await recorded(uow, material.fingerprint)) == 1
+    assert not service.status(material.fingerprint).in_progress
+
+
+async def test_matching_compares_urls_without_credentials_and_branches(
+    service: MaterialUpdateService, holder: Holder
+) -> None:
+    main = GitMaterialConfig(url="https://bob:pw@github.com/org/repo.git", branch="main")
+    dev = GitMaterialConfig(url="https://github.com/org/repo.git", branch="dev")
+    holder.config = config_of(main, dev)
+    assert service.matching(["https://github.com/org/repo.git"], "main") == [main]
+    assert service.matching(["https://github.com/org/repo.git"]) == [main, dev]
+    assert service.matching(["https://github.com/org/other.git"], "main") == []
+
+
+async def test_close_lets_running_updates_finish(
+    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+) -> None:
+    repo.commit("one", a="1")
+    material = git_material(repo)
+    task = service.start_update(material)
+    await service.close()
+    assert task.done()
+    assert task.result().ok
+    assert len(await recorded(uow, material.fingerprint)) == 1
+
+
+async def test_polling_loop_updates_due_materials_and_stops(
+    service: MaterialUpdateService, repo: Repo, holder: Holder, bus: MemoryBus
+) -> None:
+    from pygocd.scheduler.material_polling import material_poller
+
+    head = repo.commit("one", a="1")
+    material = git_material(repo)
+    holder.config = config_of(material)
+    async with bus.subscribe(MATERIAL_UPDATED) as events:
+        task = asyncio.create_task(material_poller(service, tick=0.01)())
+        event = await asyncio.wait_for(events.__anext__(), 10)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    assert event.payload["fingerprint"] == material.fingerprint
+    assert service.status(material.fingerprint).last_error is None
+    assert task.cancelled()
+    assert head
