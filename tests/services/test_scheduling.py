@@ -578,3 +578,50 @@ async def test_cancelling_one_job_decides_its_stage(
     assert await jobs_of(services).cancel(job_id)
     assert not await jobs_of(services).cancel(job_id)
     assert (await load(services, "app", 1)).stages[0].state is StageState.CANCELLED
+
+
+async def finish_and_react(services: Services, name: str, counter: int, stage_name: str) -> None:
+    """Finish a stage and run the reactions its events cause, as the server's loop does."""
+    async with services.bus.subscribe(MATERIAL_UPDATED) as events:
+        await finish(services, name, counter, stage_name)
+        while not events.queue.empty():
+            await handle(events.queue.get_nowait(), sched(services))
+
+
+async def counters(services: Services, name: str) -> list[int]:
+    async with services.uow(read_only=True) as uow:
+        return await uow.pipeline_instances.list_counters(name)
+
+
+async def test_a_diamond_runs_only_with_consistent_revisions(services: Services) -> None:
+    left = pipeline("left", stage("build"))
+    right = pipeline("right", stage("build"))
+    join = pipeline(
+        "join",
+        stage("deploy"),
+        materials=(
+            DependencyMaterialConfig(pipeline="left", stage="build"),
+            DependencyMaterialConfig(pipeline="right", stage="build"),
+        ),
+    )
+    await configure(services, left, right, join)
+    await commit_to(services, REPO, "r1")
+    assert len(await sched(services).on_material_updated(REPO.fingerprint)) == 2
+    await finish_and_react(services, "left", 1, "build")
+    assert await counters(services, "join") == []  # right has not passed yet
+    await finish_and_react(services, "right", 1, "build")
+    assert await counters(services, "join") == [1]
+    await finish(services, "join", 1, "deploy")
+
+    await commit_to(services, REPO, "r2")
+    assert len(await sched(services).on_material_updated(REPO.fingerprint)) == 2
+    await finish_and_react(services, "left", 2, "build")
+    # left#2 (r2) and right#1 (r1) disagree on the repo: join waits rather than mix them.
+    assert await counters(services, "join") == [1]
+    await finish_and_react(services, "right", 2, "build")
+    assert await counters(services, "join") == [1, 2]
+    second = await load(services, "join", 2)
+    assert sorted(r.revision for r in second.build_cause.material_revisions) == [
+        "left/2/build/1",
+        "right/2/build/1",
+    ]

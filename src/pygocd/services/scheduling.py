@@ -12,6 +12,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 
 from pygocd.domain.errors import Conflict, Invalid, NotFound
+from pygocd.domain.fanin import BACKTRACK_LIMIT, Candidate, resolve
 from pygocd.domain.materials import DependencyMaterialConfig, MaterialConfig, material_name
 from pygocd.domain.modifications import MaterialRevision, Modification
 from pygocd.domain.pipelines import PipelineConfig
@@ -206,9 +207,11 @@ class SchedulingService:
             state = await uow.pipeline_instances.state(pipeline.name)
             active = await uow.pipeline_instances.active_stages(pipeline.name)
             try:
-                revisions = await self._revisions(uow, pipeline, {})
-            except Invalid:
-                return None  # a material has never been polled yet: nothing to build
+                chosen = await self._fan_in(uow, pipeline)
+                revisions = await self._revisions(uow, pipeline, {}, chosen)
+            except Invalid as error:
+                log.info("not triggering %s: %s", pipeline.name, error)
+                return None  # a material without revisions yet, or no consistent fan-in
             changed = [
                 r
                 for r in revisions
@@ -280,8 +283,62 @@ class SchedulingService:
             await uow.pipeline_instances.set_lock(pipeline.name, instance.id)
         return instance
 
+    async def _fan_in(self, uow: UnitOfWork, pipeline: PipelineConfig) -> dict[str, int] | None:
+        """Consistent modification ids when upstream pipelines share roots (GoCD's fan-in);
+        None when the pipeline has no dependency material."""
+        dependencies = [m for m in pipeline.materials if isinstance(m, DependencyMaterialConfig)]
+        if not dependencies:
+            return None
+        memo: dict[str, dict[str, int]] = {}
+        candidates: dict[str, list[Candidate]] = {}
+        for dependency in dependencies:
+            runs = await uow.materials.latest_modifications(dependency.fingerprint, BACKTRACK_LIMIT)
+            candidates[dependency.fingerprint] = [
+                Candidate(m.id or 0, await self._roots(uow, m.revision, memo)) for m in runs
+            ]
+        direct = {
+            m.fingerprint: [
+                mod.id or 0
+                for mod in await uow.materials.latest_modifications(m.fingerprint, BACKTRACK_LIMIT)
+            ]
+            for m in pipeline.materials
+            if not isinstance(m, DependencyMaterialConfig)
+        }
+        chosen = resolve(candidates, direct)
+        if chosen is None:
+            raise Invalid(f"no compatible revisions were identified for {pipeline.name}")
+        return chosen
+
+    async def _roots(
+        self, uow: UnitOfWork, locator: str, memo: dict[str, dict[str, int]]
+    ) -> dict[str, int]:
+        """Source material → modification id an upstream run was built from, transitively."""
+        if locator in memo:
+            return memo[locator]
+        memo[locator] = {}
+        name, _, rest = locator.partition("/")
+        counter_text = rest.partition("/")[0]
+        instance = (
+            await uow.pipeline_instances.find(name, int(counter_text))
+            if counter_text.isdigit()
+            else None
+        )
+        roots: dict[str, int] = {}
+        for revision in instance.build_cause.material_revisions if instance else ():
+            latest = revision.latest
+            if latest.pipeline_label is not None:
+                roots.update(await self._roots(uow, latest.revision, memo))
+            else:
+                roots[revision.fingerprint] = latest.id or 0
+        memo[locator] = roots
+        return roots
+
     async def _revisions(
-        self, uow: UnitOfWork, pipeline: PipelineConfig, pinned: dict[str, str]
+        self,
+        uow: UnitOfWork,
+        pipeline: PipelineConfig,
+        pinned: dict[str, str],
+        chosen: dict[str, int] | None = None,
     ) -> Sequence[MaterialRevision]:
         """Latest (or pinned) revision of every material, `changed` against the last run."""
         previous = await uow.pipeline_instances.latest(pipeline.name, 1)
@@ -295,6 +352,8 @@ class SchedulingService:
             recent = await uow.materials.latest_modifications(fingerprint, RECENT_MODIFICATIONS)
             if fingerprint in pinned:
                 recent = _from_pinned(recent, pinned[fingerprint], fingerprint)
+            elif chosen and fingerprint in chosen:
+                recent = [m for m in recent if (m.id or 0) <= chosen[fingerprint]]
             if not recent:
                 raise Invalid(
                     f"Error while scheduling pipeline: {pipeline.name} {{ Material "
