@@ -86,13 +86,21 @@ async def run_git(
     try:
         out, err = await asyncio.wait_for(process.communicate(stdin), time_limit)
     except TimeoutError:
-        process.kill()
-        await process.wait()
+        await _stop(process)
         raise GitError(f"git {args[0]} timed out after {time_limit:.0f} s") from None
+    except asyncio.CancelledError:
+        await _stop(process)  # never leave a git process or its pipes behind
+        raise
     if process.returncode != 0:
         text = err.decode("utf-8", "replace").strip() or f"exit code {process.returncode}"
         raise GitError(mask_text(f"git {args[0]} failed: {text}", urls))
     return out
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.kill()
+    await process.communicate()
 
 
 async def fetch_branch(url: str, branch: str, cache: Path) -> str:
