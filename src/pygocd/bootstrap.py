@@ -19,6 +19,11 @@ from pygocd.domain.errors import DomainError
 from pygocd.domain.materials import GitMaterialConfig, MaterialConfig, mask_credentials
 from pygocd.scheduler.config_repos import config_repo_poller
 from pygocd.scheduler.material_polling import material_poller
+from pygocd.scheduler.timers import timer_loop
+from pygocd.services.agents import AgentService
+from pygocd.services.artifact_disk import DiskArtifactStore
+from pygocd.services.artifacts import ArtifactService
+from pygocd.services.assignment import AssignmentService
 from pygocd.services.clock import SystemClock
 from pygocd.services.config import ConfigService
 from pygocd.services.config_repos import ConfigRepoService
@@ -29,6 +34,8 @@ from pygocd.services.reactions import react
 from pygocd.services.registry import Services
 from pygocd.services.scheduling import SchedulingService
 from pygocd.services.stages import StageService
+from pygocd.services.work import WorkBuilder
+from pygocd.services.timers import TimerService
 from pygocd.settings import Settings
 
 log = logging.getLogger("pygocd")
@@ -110,6 +117,15 @@ async def start(settings: Settings) -> Container:
     scheduling = SchedulingService(uow, clock, bus, config, update_material=update_material)
     stages = StageService(uow, clock, bus, config)
     jobs = JobService(uow, clock, stages)
+    agents = AgentService(
+        uow,
+        clock,
+        bus,
+        jobs,
+        auto_register_key=settings.agent_auto_register_key,
+        lost_contact_seconds=settings.agent_lost_contact_seconds,
+    )
+    timers = TimerService(config, scheduling, clock)
     log.info("pygocd ready (pid %s, database %s)", os.getpid(), _safe_url(url))
     services = Services(
         uow=uow,
@@ -122,11 +138,17 @@ async def start(settings: Settings) -> Container:
             config_repo_poller(config_repos),
             material_poller(materials),
             lambda: react(bus, scheduling),
+            agents.lost_contact_loop,
+            timer_loop(timers),
         ),
         materials=materials,
         scheduling=scheduling,
         stages=stages,
         jobs=jobs,
+        agents=agents,
+        assignment=AssignmentService(uow, bus, config, jobs, agents),
+        work=WorkBuilder(uow, config),
+        artifacts=ArtifactService(DiskArtifactStore(settings.data_dir / "artifacts")),
     )
     return Container(settings, engine, services)
 

@@ -14,7 +14,7 @@ import pytest
 from pygocd.domain.config import CruiseConfig
 from pygocd.domain.errors import Conflict, Invalid, NotFound
 from pygocd.domain.materials import DependencyMaterialConfig, GitMaterialConfig
-from pygocd.domain.modifications import Modification
+from pygocd.domain.modifications import Modification, ModifiedAction, ModifiedFile
 from pygocd.domain.pipelines import (
     Approval,
     ApprovalType,
@@ -73,7 +73,9 @@ async def configure(services: Services, *pipelines: PipelineConfig) -> None:
     )
 
 
-async def commit_to(services: Services, material: GitMaterialConfig, revision: str) -> None:
+async def commit_to(
+    services: Services, material: GitMaterialConfig, revision: str, *files: str
+) -> None:
     async with services.uow() as uow:
         material_id = await uow.materials.ensure(material)
         await uow.materials.add_modifications(
@@ -84,6 +86,7 @@ async def commit_to(services: Services, material: GitMaterialConfig, revision: s
                     datetime(2026, 3, 1, tzinfo=UTC),
                     user_name="Ann <ann@example.com>",
                     comment=f"commit {revision}",
+                    files=tuple(ModifiedFile(f, ModifiedAction.MODIFIED) for f in files),
                 )
             ],
         )
@@ -624,4 +627,56 @@ async def test_a_diamond_runs_only_with_consistent_revisions(services: Services)
     assert sorted(r.revision for r in second.build_cause.material_revisions) == [
         "left/2/build/1",
         "right/2/build/1",
+    ]
+
+
+async def test_a_pipeline_timer_fires_with_the_clock(services: Services) -> None:
+    from pygocd.domain.pipelines import Timer
+    from pygocd.services.timers import TimerService
+    from tests.fakes import FakeClock
+
+    clock = services.clock
+    assert isinstance(clock, FakeClock)
+    await configure(
+        services, pipeline("nightly", timer=Timer("0 0 * ? * *", only_on_changes=False))
+    )
+    await commit_to(services, REPO, "r1")
+    timers = TimerService(services.config, sched(services), clock)
+    assert await timers.fire_due() == []  # first look only learns the next fire time
+    clock.advance(30 * 60)
+    assert await timers.fire_due() == []
+    clock.advance(60 * 60)
+    [fired] = await timers.fire_due()
+    assert (fired.name, fired.build_cause.approver) == ("nightly", "timer")
+    assert await timers.fire_due() == []
+
+
+async def test_an_invalid_timer_is_ignored(services: Services) -> None:
+    from pygocd.domain.pipelines import Timer
+    from pygocd.services.timers import TimerService
+
+    await configure(services, pipeline("bad", timer=Timer("not cron")))
+    timers = TimerService(services.config, sched(services), services.clock)
+    assert timers.due(services.clock.now()) == []
+
+
+async def test_a_change_only_to_ignored_paths_does_not_trigger(services: Services) -> None:
+    from pygocd.domain.materials import MaterialFilter
+
+    filtered = GitMaterialConfig(
+        url="https://example.com/app.git", name="app", filter=MaterialFilter(ignore=("docs/**/*",))
+    )
+    await configure(services, pipeline("app", materials=(filtered,)))
+    await commit_to(services, filtered, "r1", "src/main.py")
+    [first] = await sched(services).on_material_updated(filtered.fingerprint)
+    await finish(services, "app", 1, "build")
+    await finish(services, "app", 1, "test")
+    await commit_to(services, filtered, "r2", "docs/guide/intro.md")
+    assert await sched(services).on_material_updated(filtered.fingerprint) == []
+    await commit_to(services, filtered, "r3", "docs/guide/more.md", "src/main.py")
+    [second] = await sched(services).on_material_updated(filtered.fingerprint)
+    assert second.counter == first.counter + 1
+    assert [m.revision for m in second.build_cause.material_revisions[0].modifications] == [
+        "r3",
+        "r2",
     ]

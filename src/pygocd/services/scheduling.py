@@ -13,7 +13,13 @@ from dataclasses import dataclass, field
 
 from pygocd.domain.errors import Conflict, Invalid, NotFound
 from pygocd.domain.fanin import BACKTRACK_LIMIT, Candidate, resolve
-from pygocd.domain.materials import DependencyMaterialConfig, MaterialConfig, material_name
+from pygocd.domain.material_filters import is_ignored
+from pygocd.domain.materials import (
+    DependencyMaterialConfig,
+    MaterialConfig,
+    MaterialFilter,
+    material_name,
+)
 from pygocd.domain.modifications import MaterialRevision, Modification
 from pygocd.domain.pipelines import PipelineConfig
 from pygocd.domain.runs import (
@@ -215,7 +221,9 @@ class SchedulingService:
             changed = [
                 r
                 for r in revisions
-                if r.changed and not self._ignored_for_scheduling(pipeline, r.fingerprint)
+                if r.changed
+                and not self._ignored_for_scheduling(pipeline, r.fingerprint)
+                and not await self._filtered_out(uow, pipeline, r)
             ]
             if not changed:
                 self.blocked.discard(pipeline.name.lower())
@@ -264,6 +272,21 @@ class SchedulingService:
         return instance
 
     # -- shared ---------------------------------------------------------------------------
+
+    async def _filtered_out(
+        self, uow: UnitOfWork, pipeline: PipelineConfig, revision: MaterialRevision
+    ) -> bool:
+        """True when every new modification only touches paths the material's filter ignores."""
+        material = next(
+            (m for m in pipeline.materials if m.fingerprint == revision.fingerprint), None
+        )
+        material_filter = getattr(material, "filter", None)
+        if not isinstance(material_filter, MaterialFilter) or not material_filter.patterns:
+            return False
+        ids = [m.id for m in revision.modifications if m.id is not None]
+        with_files = await uow.materials.modifications_by_ids(ids)
+        files = [f.file_name for m in with_files for f in m.files]
+        return is_ignored(files, material_filter)
 
     def _ignored_for_scheduling(self, pipeline: PipelineConfig, fingerprint: str) -> bool:
         return any(
