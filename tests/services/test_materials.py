@@ -9,7 +9,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from tests.fakes import FakeClock
 
 from pygocd.bus.memory import MemoryBus
 from pygocd.db.unit_of_work import SqlUnitOfWorkFactory
@@ -19,6 +18,7 @@ from pygocd.domain.modifications import ModifiedAction
 from pygocd.domain.pipelines import PipelineConfig, PipelineGroup
 from pygocd.services.events import MATERIAL_UPDATED
 from pygocd.services.materials import Backoff, MaterialUpdateService, git_materials_of
+from tests.fakes import FakeClock
 
 pytestmark = pytest.mark.db
 

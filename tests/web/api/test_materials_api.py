@@ -8,14 +8,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.services.test_materials import Repo
-from tests.web.api.test_webhooks_api import save_pipelines
 
 from pygocd.domain.materials import GitMaterialConfig
 from pygocd.services.materials import MaterialUpdateService
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
 from pygocd.web.app import create_app
+from tests.services.test_materials import Repo
+from tests.web.api.test_webhooks_api import save_pipelines
 
 pytestmark = pytest.mark.db
 

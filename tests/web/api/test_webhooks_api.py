@@ -14,7 +14,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.services.test_materials import Repo
 
 from pygocd.domain.materials import GitMaterialConfig
 from pygocd.domain.pipelines import JobConfig, PipelineConfig, PipelineGroup, StageConfig
@@ -24,6 +23,7 @@ from pygocd.services.materials import MaterialUpdateService
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
 from pygocd.web.app import create_app
+from tests.services.test_materials import Repo
 
 pytestmark = pytest.mark.db
 
