@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pygocd.db.engine import is_sqlite
 from pygocd.db.repositories.config_revisions import SqlConfigRevisionRepository
+from pygocd.db.repositories.dashboard import SqlDashboardRepository
 from pygocd.db.repositories.jobs import SqlJobRepository
 from pygocd.db.repositories.materials import SqlMaterialRepository
 from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
@@ -27,6 +28,7 @@ class SqlUnitOfWork:
         self._pipeline_instances = SqlPipelineInstanceRepository(connection)
         self._materials = SqlMaterialRepository(connection)
         self._jobs = SqlJobRepository(connection)
+        self._dashboard = SqlDashboardRepository(connection)
 
     @property
     def config_revisions(self) -> SqlConfigRevisionRepository:
@@ -43,6 +45,10 @@ class SqlUnitOfWork:
     @property
     def materials(self) -> SqlMaterialRepository:
         return self._materials
+
+    @property
+    def dashboard(self) -> SqlDashboardRepository:
+        return self._dashboard
 
     async def commit(self) -> None:
         await self._connection.commit()

@@ -6,7 +6,7 @@ database adapter on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -140,6 +140,23 @@ class MaterialRepository(Protocol):
         ...
 
 
+class DashboardRepository(Protocol):
+    """Batch reads for the dashboard: a fixed number of queries however many pipelines."""
+
+    async def states(self, names: Collection[str] | None = None) -> dict[str, PipelineState]:
+        """Pause/lock/counter state by lower-cased pipeline name (all when `names` is None);
+        pipelines that never had a state row are missing."""
+        ...
+
+    async def instances_to_show(
+        self, names: Collection[str] | None = None
+    ) -> dict[str, list[PipelineInstance]]:
+        """By lower-cased pipeline name, newest first: every instance with an active
+        latest-run stage plus the newest instance. Stages are the latest runs only, in
+        order, with their non-ignored jobs (no transitions); no material revisions."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls back."""
 
@@ -154,6 +171,9 @@ class UnitOfWork(Protocol):
 
     @property
     def jobs(self) -> JobRepository: ...
+
+    @property
+    def dashboard(self) -> DashboardRepository: ...
 
     async def commit(self) -> None: ...
 

@@ -26,6 +26,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 import pygocd
+from pygocd.web.ui import formatting
 
 UI_DIR = Path(__file__).resolve().parent
 STATIC_DIR = UI_DIR / "static"
@@ -132,13 +133,15 @@ class PageContext:
     title: str
     active: str
     path: str
+    flashes: tuple[Flash, ...] = ()
 
 
-@dataclass(frozen=True, kw_only=True)
-class DashboardContext(PageContext):
-    """The dashboard: pipeline groups in display order (none yet)."""
+@dataclass(frozen=True, slots=True)
+class Flash:
+    """An operation message: `kind` is a callout kind (success, info, warning, alert)."""
 
-    groups: list[Any] = field(default_factory=list)
+    kind: str
+    message: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +179,13 @@ def page_environment() -> jinja2.Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
+    env.filters.update(
+        time_tag=formatting.time_tag,
+        duration=formatting.duration,
+        clock_duration=formatting.clock_duration,
+        stage_css=formatting.stage_css,
+        short_revision=formatting.short_revision,
+    )
     env.globals.update(
         asset=asset,
         main_menu=MAIN_MENU,
@@ -186,18 +196,35 @@ def page_environment() -> jinja2.Environment:
     return env
 
 
+@cache
+def _templates() -> Jinja2Templates:
+    return Jinja2Templates(env=page_environment())
+
+
+def render_page(request: Request, name: str, page: PageContext) -> HTMLResponse:
+    """A whole page: `name` extends base.html and sees `page`."""
+    return _templates().TemplateResponse(request, name, {"page": page})
+
+
+def render_fragment(name: str, **context: object) -> str:
+    """A template piece (a card, a popup) as a string."""
+    return page_environment().get_template(name).render(**context)
+
+
 def ui_router() -> APIRouter:
     """The UI pages, with paths relative to ``/go``."""
-    templates = Jinja2Templates(env=page_environment())
     router = APIRouter(default_response_class=HTMLResponse, include_in_schema=False)
 
     def render(request: Request, name: str, page: PageContext) -> HTMLResponse:
-        return templates.TemplateResponse(request, name, {"page": page})
+        return render_page(request, name, page)
 
-    @router.get("/pipelines", name="ui.dashboard")
-    async def dashboard(request: Request) -> HTMLResponse:
-        page = DashboardContext(title="Dashboard", active="dashboard", path=request.url.path)
-        return render(request, "dashboard.html", page)
+    from pygocd.web.ui.actions import router as actions_router
+    from pygocd.web.ui.dashboard import router as dashboard_router
+    from pygocd.web.ui.live import router as live_router
+    from pygocd.web.ui.runs import router as runs_router
+
+    for part in (dashboard_router, actions_router, live_router, runs_router):
+        router.include_router(part)
 
     @router.get("/agents", name="ui.agents")
     async def agents(request: Request) -> HTMLResponse:
