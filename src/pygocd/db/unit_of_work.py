@@ -19,6 +19,7 @@ from pygocd.db.repositories.dashboard import SqlDashboardRepository
 from pygocd.db.repositories.jobs import SqlJobRepository
 from pygocd.db.repositories.materials import SqlMaterialRepository
 from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
+from pygocd.db.repositories.run_history import SqlRunHistoryRepository
 
 
 class SqlUnitOfWork:
@@ -45,6 +46,10 @@ class SqlUnitOfWork:
     @property
     def materials(self) -> SqlMaterialRepository:
         return self._materials
+
+    @property
+    def history(self) -> SqlRunHistoryRepository:
+        return SqlRunHistoryRepository(self._connection)
 
     @property
     def dashboard(self) -> SqlDashboardRepository:

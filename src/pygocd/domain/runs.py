@@ -153,3 +153,15 @@ class PipelineState:
     last_counter: int = 0
     pause: PipelinePauseInfo = field(default_factory=PipelinePauseInfo)
     lock: PipelineLock = field(default_factory=PipelineLock)
+
+
+@dataclass(frozen=True, slots=True)
+class StageRun:
+    """One stage run with the pipeline instance it belongs to: the rows of stage history,
+    CCTray and feeds, which need the pipeline's counter and label but not its build cause."""
+
+    pipeline_name: str
+    pipeline_counter: int
+    pipeline_label: str
+    stage: StageInstance
+    pipeline_id: int | None = None

@@ -20,6 +20,7 @@ from pygocd.domain.runs import (
     PipelineInstance,
     PipelineState,
     StageInstance,
+    StageRun,
 )
 from pygocd.domain.states import JobResult, JobState, StageState
 
@@ -140,6 +141,47 @@ class MaterialRepository(Protocol):
         ...
 
 
+class RunHistoryRepository(Protocol):
+    """Read-only history queries: stage and job history pages and CCTray's batch reads."""
+
+    async def stage_history(
+        self,
+        pipeline: str,
+        stage: str,
+        page_size: int,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> tuple[list[StageRun], bool, bool]:
+        """A page of a stage's runs newest first (cursor = stage id); older/newer exist."""
+        ...
+
+    async def job_history(
+        self,
+        pipeline: str,
+        stage: str,
+        job: str,
+        page_size: int,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> tuple[list[tuple[JobInstance, JobIdentifier]], bool, bool]: ...
+
+    async def current_stage_runs(self, names: Collection[str] | None = None) -> list[StageRun]: ...
+
+    async def last_completed_stage_runs(
+        self, names: Collection[str] | None = None
+    ) -> list[StageRun]: ...
+
+    async def last_completed_jobs(
+        self, names: Collection[str] | None = None
+    ) -> list[tuple[JobInstance, JobIdentifier]]: ...
+
+    async def breakers(self, pipeline_ids: Collection[int]) -> dict[int, list[str]]: ...
+
+    async def modifications_between(
+        self, fingerprint: str, after_id: int, upto_id: int
+    ) -> list[Modification]: ...
+
+
 class DashboardRepository(Protocol):
     """Batch reads for the dashboard: a fixed number of queries however many pipelines."""
 
@@ -174,6 +216,9 @@ class UnitOfWork(Protocol):
 
     @property
     def dashboard(self) -> DashboardRepository: ...
+
+    @property
+    def history(self) -> RunHistoryRepository: ...
 
     async def commit(self) -> None: ...
 

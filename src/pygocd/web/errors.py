@@ -10,7 +10,8 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from pygocd.domain.errors import Conflict, DomainError, Invalid, NotFound
-from pygocd.web.api.versioning import WrongAcceptHeader, wrong_url_response
+from pygocd.web.api.requests import RequestRejected
+from pygocd.web.api.versioning import WrongAcceptHeader, error_response, wrong_url_response
 
 log = logging.getLogger("pygocd.web")
 
@@ -21,10 +22,14 @@ def install_error_handlers(app: FastAPI) -> None:
     async def wrong_accept(_request: Request, _error: Exception) -> Response:
         return wrong_url_response()
 
-    async def domain_error(_request: Request, error: Exception) -> Response:
+    async def domain_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, DomainError)
         status = next((code for kind, code in _STATUS.items() if isinstance(error, kind)), 422)
-        return JSONResponse({"message": error.message}, status_code=status)
+        return error_response(request, {"message": error.message}, status)
+
+    async def rejected(request: Request, error: Exception) -> Response:
+        assert isinstance(error, RequestRejected)
+        return error_response(request, error.body, error.status)
 
     async def http_error(request: Request, error: Exception) -> Response:
         assert isinstance(error, HTTPException)
@@ -43,5 +48,6 @@ def install_error_handlers(app: FastAPI) -> None:
 
     app.add_exception_handler(WrongAcceptHeader, wrong_accept)
     app.add_exception_handler(DomainError, domain_error)
+    app.add_exception_handler(RequestRejected, rejected)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, invalid_request)

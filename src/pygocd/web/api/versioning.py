@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from fastapi import Depends, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 LATEST_ACCEPT = "application/vnd.go.cd+json"
 WRONG_URL_MESSAGE = "The url you are trying to reach appears to be incorrect.\r\n"
@@ -35,6 +35,7 @@ def accepts(version: int) -> Any:
         accept = request.headers.get("accept")
         if accept not in (wanted, LATEST_ACCEPT):
             raise WrongAcceptHeader
+        request.state.api_version = version
 
     return Depends(check)
 
@@ -64,5 +65,15 @@ def versioned_response(version: int) -> type[GoCDJSONResponse]:
 
 
 _RESPONSE_CLASSES: dict[int, type[GoCDJSONResponse]] = {}
+
+
+def error_response(request: Request, body: dict[str, Any], status_code: int) -> Response:
+    """An error body with the content type of the endpoint's version when the request got
+    past the `Accept` check (as GoCD's controllers answer), plain JSON otherwise."""
+    version = getattr(request.state, "api_version", None)
+    if isinstance(version, int):
+        return versioned_response(version)(body, status_code=status_code)
+    return JSONResponse(body, status_code=status_code)
+
 
 ResponseFactory = Callable[..., GoCDJSONResponse]
