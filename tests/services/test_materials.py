@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import subprocess
 from datetime import timedelta
 from pathlib import Path
 
@@ -19,46 +17,9 @@ from pygocd.domain.pipelines import PipelineConfig, PipelineGroup
 from pygocd.services.events import MATERIAL_UPDATED
 from pygocd.services.materials import Backoff, MaterialUpdateService, git_materials_of
 from tests.fakes import FakeClock
+from tests.gitrepo import Repo
 
 pytestmark = pytest.mark.db
-
-GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Ann Author",
-    "GIT_AUTHOR_EMAIL": "ann@example.com",
-    "GIT_COMMITTER_NAME": "Ann Author",
-    "GIT_COMMITTER_EMAIL": "ann@example.com",
-}
-
-
-class Repo:
-    """A real git repository to commit to."""
-
-    def __init__(self, path: Path, branch: str = "main") -> None:
-        self.path = path
-        self.git("init", "--quiet", "-b", branch, str(path), cwd=path.parent)
-
-    def git(self, *args: str, cwd: Path | None = None) -> str:
-        return subprocess.run(
-            ["git", *args],
-            cwd=cwd or self.path,
-            env=GIT_ENV,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout.strip()
-
-    def commit(self, message: str, **files: str | None) -> str:
-        for name, text in files.items():
-            target = self.path / name.replace("__", "/")
-            if text is None:
-                target.unlink()
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text)
-        self.git("add", "-A")
-        self.git("commit", "--quiet", "--allow-empty", "-m", message)
-        return self.git("rev-parse", "HEAD")
 
 
 @pytest.fixture

@@ -7,8 +7,9 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
-# A slow subscriber (a stalled browser tab) must not hold memory without bound; it loses the
-# oldest events instead, and live pages re-render from current state on the next event.
+# A slow page subscriber (a stalled browser tab) must not hold memory without bound; it loses
+# the oldest events instead, and live pages re-render from current state on the next event.
+# Internal consumers that act on every event (the reaction loop) subscribe without a limit.
 QUEUE_LIMIT = 1000
 
 
@@ -19,9 +20,9 @@ class BusEvent:
 
 
 class Subscription:
-    def __init__(self, topics: frozenset[str]) -> None:
+    def __init__(self, topics: frozenset[str], limit: int | None = QUEUE_LIMIT) -> None:
         self.topics = topics
-        self.queue: asyncio.Queue[BusEvent] = asyncio.Queue(QUEUE_LIMIT)
+        self.queue: asyncio.Queue[BusEvent] = asyncio.Queue(limit or 0)
 
     def offer(self, event: BusEvent) -> None:
         if self.queue.full():
@@ -46,8 +47,10 @@ class MemoryBus:
                 subscription.offer(event)
 
     @asynccontextmanager
-    async def subscribe(self, *topics: str) -> AsyncIterator[Subscription]:
-        subscription = Subscription(frozenset(topics))
+    async def subscribe(
+        self, *topics: str, limit: int | None = QUEUE_LIMIT
+    ) -> AsyncIterator[Subscription]:
+        subscription = Subscription(frozenset(topics), limit)
         self._subscriptions.add(subscription)
         try:
             yield subscription

@@ -28,6 +28,18 @@ class CruiseConfig:
     def _pipelines_by_name(self) -> dict[str, PipelineConfig]:
         return {p.name.lower(): p for p in self.all_pipelines()}
 
+    @cached_property
+    def _pipelines_by_material(self) -> dict[str, tuple[PipelineConfig, ...]]:
+        index: dict[str, list[PipelineConfig]] = {}
+        for pipeline in self.all_pipelines():
+            for material in pipeline.materials:
+                index.setdefault(material.fingerprint, []).append(pipeline)
+        return {fingerprint: tuple(found) for fingerprint, found in index.items()}
+
+    def pipelines_using(self, fingerprint: str) -> tuple[PipelineConfig, ...]:
+        """Pipelines with this material (by fingerprint), from an index built once per snapshot."""
+        return self._pipelines_by_material.get(fingerprint, ())
+
     def all_pipelines(self) -> Iterator[PipelineConfig]:
         for group in self.groups:
             yield from group.pipelines

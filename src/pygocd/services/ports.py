@@ -6,11 +6,12 @@ database adapter on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
 
+from pygocd.domain.agents import Agent
 from pygocd.domain.config import ConfigRevision
 from pygocd.domain.materials import MaterialConfig
 from pygocd.domain.modifications import Modification
@@ -22,7 +23,7 @@ from pygocd.domain.runs import (
     StageInstance,
     StageRun,
 )
-from pygocd.domain.states import JobResult, JobState, StageState
+from pygocd.domain.states import AgentRuntimeStatus, JobResult, JobState, StageState
 
 
 class Clock(Protocol):
@@ -51,6 +52,10 @@ class PipelineInstanceRepository(Protocol):
         ...
 
     async def find(self, pipeline: str, counter: int) -> PipelineInstance | None: ...
+
+    async def last_revision_ids(self, pipeline: str) -> dict[str, int]:
+        """Fingerprint → newest modification id of the pipeline's latest instance."""
+        ...
 
     async def list_counters(self, pipeline: str) -> list[int]: ...
 
@@ -141,6 +146,23 @@ class MaterialRepository(Protocol):
         ...
 
 
+class DashboardRepository(Protocol):
+    """Batch reads for the dashboard: a fixed number of queries however many pipelines."""
+
+    async def states(self, names: Collection[str] | None = None) -> dict[str, PipelineState]:
+        """Pause/lock/counter state by lower-cased pipeline name (all when `names` is None);
+        pipelines that never had a state row are missing."""
+        ...
+
+    async def instances_to_show(
+        self, names: Collection[str] | None = None
+    ) -> dict[str, list[PipelineInstance]]:
+        """By lower-cased pipeline name, newest first: every instance with an active
+        latest-run stage plus the newest instance. Stages are the latest runs only, in
+        order, with their non-ignored jobs (no transitions); no material revisions."""
+        ...
+
+
 class RunHistoryRepository(Protocol):
     """Read-only history queries: stage and job history pages and CCTray's batch reads."""
 
@@ -182,23 +204,6 @@ class RunHistoryRepository(Protocol):
     ) -> list[Modification]: ...
 
 
-class DashboardRepository(Protocol):
-    """Batch reads for the dashboard: a fixed number of queries however many pipelines."""
-
-    async def states(self, names: Collection[str] | None = None) -> dict[str, PipelineState]:
-        """Pause/lock/counter state by lower-cased pipeline name (all when `names` is None);
-        pipelines that never had a state row are missing."""
-        ...
-
-    async def instances_to_show(
-        self, names: Collection[str] | None = None
-    ) -> dict[str, list[PipelineInstance]]:
-        """By lower-cased pipeline name, newest first: every instance with an active
-        latest-run stage plus the newest instance. Stages are the latest runs only, in
-        order, with their non-ignored jobs (no transitions); no material revisions."""
-        ...
-
-
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls back."""
 
@@ -215,10 +220,13 @@ class UnitOfWork(Protocol):
     def jobs(self) -> JobRepository: ...
 
     @property
+    def history(self) -> RunHistoryRepository: ...
+
+    @property
     def dashboard(self) -> DashboardRepository: ...
 
     @property
-    def history(self) -> RunHistoryRepository: ...
+    def agents(self) -> AgentRepository: ...
 
     async def commit(self) -> None: ...
 
@@ -230,7 +238,12 @@ class UnitOfWorkFactory(Protocol):
 class EventBus(Protocol):
     async def publish(self, topic: str, payload: dict[str, object]) -> None: ...
 
-    def subscribe(self, *topics: str) -> AbstractAsyncContextManager[AsyncIterator[Event]]: ...
+    def subscribe(
+        self, *topics: str, limit: int | None = ...
+    ) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
+        """Events on `topics` from now on; a full queue (`limit`) drops its oldest event,
+        `limit=None` never drops (for consumers that must see every event)."""
+        ...
 
 
 class Event(Protocol):
@@ -239,3 +252,86 @@ class Event(Protocol):
 
     @property
     def payload(self) -> dict[str, object]: ...
+
+
+class AgentRepository(Protocol):
+    async def add(self, agent: Agent, token_hash: str) -> Agent: ...
+
+    async def get(self, uuid: str) -> Agent | None: ...
+
+    async def token_hash(self, uuid: str) -> str | None: ...
+
+    async def all(self) -> list[Agent]: ...
+
+    async def update(self, agent: Agent) -> None: ...
+
+    async def heartbeat(
+        self,
+        uuid: str,
+        runtime_status: AgentRuntimeStatus,
+        at: datetime,
+        *,
+        free_space: int | None = None,
+        ip_address: str | None = None,
+    ) -> None: ...
+
+    async def silent_since(self, before: datetime) -> list[Agent]:
+        """Agents not heard from since `before` that are not already LostContact."""
+        ...
+
+    async def set_runtime_status(
+        self, uuid: str, status: AgentRuntimeStatus, *, only_if_heard_before: datetime | None
+    ) -> bool: ...
+
+    async def remove(self, uuid: str) -> None: ...
+
+    async def job_history(
+        self, uuid: str, offset: int, limit: int
+    ) -> tuple[list[tuple[JobInstance, JobIdentifier]], int]: ...
+
+
+class ArtifactStore(Protocol):
+    """Console logs and artifacts of jobs, by job locator `p/c/s/sc/job` and a relative path
+    that the caller has already checked (`pygocd.services.artifacts.safe_path`)."""
+
+    async def size(self, locator: str, path: str) -> int | None:
+        """Bytes in the file, None when there is no such file."""
+        ...
+
+    async def append(self, locator: str, path: str, chunks: AsyncIterator[bytes]) -> int:
+        """Append to (or create) a file; returns its new size."""
+        ...
+
+    async def create(self, locator: str, path: str, chunks: AsyncIterator[bytes]) -> str:
+        """Write a new file (never overwriting: `Conflict`); returns the MD5 of its bytes."""
+        ...
+
+    def read(self, locator: str, path: str, offset: int = 0) -> AsyncIterator[bytes]:
+        """The file's bytes from `offset`, in chunks; `NotFound` when absent."""
+        ...
+
+    async def kind(self, locator: str, path: str) -> str | None:
+        """ "file", "folder" or None."""
+        ...
+
+    async def files(self, locator: str, path: str) -> list[tuple[str, int]]:
+        """Every file under a folder (or the one file), as (path relative to the job, size)."""
+        ...
+
+    async def tree(self, locator: str, path: str) -> Sequence[ArtifactNode]:
+        """The folder's direct children, folders with their own children."""
+        ...
+
+
+class ArtifactNode(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def path(self) -> str: ...
+
+    @property
+    def is_folder(self) -> bool: ...
+
+    @property
+    def children(self) -> Sequence[ArtifactNode]: ...

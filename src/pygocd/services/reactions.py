@@ -22,15 +22,17 @@ async def handle(event: Event, scheduling: SchedulingService) -> None:
         if payload.get("modification_ids") == []:
             return
         await scheduling.on_material_updated(str(payload["fingerprint"]))
-    elif event.topic == STAGE_CHANGED and payload.get("state") in _FINISHED:
-        await scheduling.retry_blocked(str(payload["pipeline"]))
-    elif event.topic == PIPELINE_CHANGED and "counter" not in payload:
+    elif (event.topic == STAGE_CHANGED and payload.get("state") in _FINISHED) or (
+        event.topic == PIPELINE_CHANGED and "counter" not in payload
+    ):
         await scheduling.retry_blocked(str(payload["pipeline"]))
 
 
 async def react(bus: EventBus, scheduling: SchedulingService) -> None:
     """Runs for the life of the server; one failing reaction never stops the next ones."""
-    async with bus.subscribe(MATERIAL_UPDATED, STAGE_CHANGED, PIPELINE_CHANGED) as events:
+    async with bus.subscribe(
+        MATERIAL_UPDATED, STAGE_CHANGED, PIPELINE_CHANGED, limit=None
+    ) as events:
         async for event in events:
             try:
                 await handle(event, scheduling)

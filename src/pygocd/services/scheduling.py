@@ -189,17 +189,10 @@ class SchedulingService:
 
     # -- automatic ------------------------------------------------------------------------
 
-    def pipelines_using(self, fingerprint: str) -> list[PipelineConfig]:
-        return [
-            p
-            for p in self._config.current.all_pipelines()
-            if any(m.fingerprint == fingerprint for m in p.materials)
-        ]
-
     async def on_material_updated(self, fingerprint: str) -> list[PipelineInstance]:
         """A material has new modifications: auto-trigger every pipeline that uses it."""
         created = []
-        for pipeline in self.pipelines_using(fingerprint):
+        for pipeline in self._config.current.pipelines_using(fingerprint):
             instance = await self.trigger_automatic(pipeline.name)
             if instance is not None:
                 created.append(instance)
@@ -364,11 +357,7 @@ class SchedulingService:
         chosen: dict[str, int] | None = None,
     ) -> Sequence[MaterialRevision]:
         """Latest (or pinned) revision of every material, `changed` against the last run."""
-        previous = await uow.pipeline_instances.latest(pipeline.name, 1)
-        last_seen = {
-            r.fingerprint: r.latest.id or 0
-            for r in (previous[0].build_cause.material_revisions if previous else ())
-        }
+        last_seen = await uow.pipeline_instances.last_revision_ids(pipeline.name)
         result = []
         for material in pipeline.materials:
             fingerprint = material.fingerprint

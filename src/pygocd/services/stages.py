@@ -144,12 +144,7 @@ class StageService:
     ) -> None:
         """An upstream stage passed: every dependency material on it gets a modification."""
         material = DependencyMaterialConfig(pipeline=instance.name, stage=stage.name)
-        downstream = [
-            p.name
-            for p in self._config.current.all_pipelines()
-            if any(m.fingerprint == material.fingerprint for m in p.materials)
-        ]
-        if not downstream:
+        if not self._config.current.pipelines_using(material.fingerprint):
             return
         material_id = await uow.materials.ensure(material)
         await uow.materials.add_modifications(

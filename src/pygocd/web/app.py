@@ -26,6 +26,7 @@ from pygocd.web.api import (
     stages,
     webhooks,
 )
+from pygocd.web.api import dashboard as dashboard_api
 from pygocd.web.api import materials as materials_api
 from pygocd.web.errors import install_error_handlers
 from pygocd.web.ui import STATIC_DIR, ui_router
@@ -72,6 +73,7 @@ def create_app(
     for runs_router in (pipelines.router, stages.router, jobs.router, feeds.router):
         app.include_router(runs_router, prefix="/go")
     app.include_router(cctray.router, prefix="/go")
+    app.include_router(dashboard_api.router, prefix="/go")
     app.include_router(ui_router(), prefix="/go")
     app.mount("/go/assets", StaticFiles(directory=STATIC_DIR), name="assets")
 

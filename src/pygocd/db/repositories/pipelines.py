@@ -16,6 +16,8 @@ from pygocd.db.tables import (
     environment_variables,
     job_state_transitions,
     jobs,
+    materials,
+    pipeline_material_revisions,
     pipeline_states,
     pipelines,
     stages,
@@ -58,7 +60,6 @@ class SqlPipelineInstanceRepository:
         await self._connection.execute(statement)
 
     async def next_counter(self, pipeline: str) -> int:
-        await self._ensure_state_row(pipeline)
         # A single UPDATE ... RETURNING takes the row lock on PostgreSQL, so concurrent
         # schedulers (even in several processes) always get distinct, consecutive counters.
         statement = (
@@ -67,8 +68,28 @@ class SqlPipelineInstanceRepository:
             .values(last_counter=pipeline_states.c.last_counter + 1)
             .returning(pipeline_states.c.last_counter)
         )
-        counter = (await self._connection.execute(statement)).scalar_one()
+        counter = (await self._connection.execute(statement)).scalar_one_or_none()
+        if counter is None:  # the pipeline's first instance: create its row, then count
+            await self._ensure_state_row(pipeline)
+            counter = (await self._connection.execute(statement)).scalar_one()
         return int(counter)
+
+    async def last_revision_ids(self, pipeline: str) -> dict[str, int]:
+        """Fingerprint → newest modification id the pipeline's latest instance was built from."""
+        latest = (
+            select(pipelines.c.id)
+            .where(pipelines.c.name_key == pipeline.lower())
+            .order_by(pipelines.c.counter.desc())
+            .limit(1)
+            .scalar_subquery()
+        )
+        query = (
+            select(materials.c.fingerprint, pipeline_material_revisions.c.to_modification_id)
+            .join(materials, materials.c.id == pipeline_material_revisions.c.material_id)
+            .where(pipeline_material_revisions.c.pipeline_id == latest)
+        )
+        rows = await self._connection.execute(query)
+        return {str(fingerprint): int(to_id) for fingerprint, to_id in rows}
 
     async def state(self, pipeline: str) -> PipelineState:
         query = select(pipeline_states).where(pipeline_states.c.name_key == pipeline.lower())
