@@ -117,7 +117,10 @@ async def test_a_webhook_triggers_without_waiting_for_a_poll(
         services, Settings(data_dir=tmp_path / "data", webhook_secret=SECRET), loops=()
     )
     body = json.dumps(
-        {"ref": "refs/heads/main", "repository": {"clone_url": str(repo.path), "html_url": ""}}
+        {
+            "ref": "refs/heads/main",
+            "repository": {"full_name": "ann/app", "clone_url": str(repo.path), "html_url": ""},
+        }
     ).encode()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
