@@ -34,8 +34,8 @@ from pygocd.services.reactions import react
 from pygocd.services.registry import Services
 from pygocd.services.scheduling import SchedulingService
 from pygocd.services.stages import StageService
-from pygocd.services.work import WorkBuilder
 from pygocd.services.timers import TimerService
+from pygocd.services.work import WorkBuilder
 from pygocd.settings import Settings
 
 log = logging.getLogger("pygocd")

@@ -15,17 +15,22 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 from types import FrameType
-from typing import Any
-
-from pydantic import ValidationError
+from typing import TYPE_CHECKING, Any
 
 from pygocd import __version__
-from pygocd.settings import DEFAULT_PORT, Settings
+
+if TYPE_CHECKING:
+    from pygocd.settings import Settings
+
+# `pygocd agent` must stay light (DESIGN §1: an idle agent under 40 MB), so server modules,
+# pydantic-settings included, are imported only by the commands that need them.
 
 EXIT_USAGE = 2
 
 
 def _server_arguments(parser: argparse.ArgumentParser) -> None:
+    from pygocd.settings import DEFAULT_PORT
+
     parser.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, help=f"port to listen on (default {DEFAULT_PORT})")
     parser.add_argument("--data-dir", type=Path, help="data folder (default ./data)")
@@ -50,6 +55,8 @@ def build_parser() -> argparse.ArgumentParser:
     server = commands.add_parser("server", help="run the server")
     _server_arguments(server)
 
+    commands.add_parser("agent", help="run an agent (pygocd agent --help)", add_help=False)
+
     demo = commands.add_parser("demo", help="run a server with sample pipelines")
     _server_arguments(demo)
 
@@ -67,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def load_settings(arguments: argparse.Namespace) -> Settings:
+    from pygocd.settings import Settings
+
     names = (
         "host",
         "port",
@@ -188,6 +197,13 @@ def run_db_upgrade(arguments: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args[:1] == ["agent"]:
+        from pygocd.agent.cli import main as agent_main
+
+        return agent_main(args[1:])
+    from pydantic import ValidationError
+
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:

@@ -45,6 +45,9 @@ class Settings(BaseSettings):
     material_poll_interval: float = Field(
         60.0, gt=0, description="Seconds between polls of each auto-update material (jittered)."
     )
+    agent_lost_contact_seconds: float = Field(
+        300.0, gt=0, description="Seconds of silence after which an agent is LostContact."
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     @field_validator("log_level")

@@ -14,12 +14,11 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from pygocd.db.engine import is_sqlite
+from pygocd.db.repositories.agents import SqlAgentRepository
 from pygocd.db.repositories.config_revisions import SqlConfigRevisionRepository
-from pygocd.db.repositories.dashboard import SqlDashboardRepository
 from pygocd.db.repositories.jobs import SqlJobRepository
 from pygocd.db.repositories.materials import SqlMaterialRepository
 from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
-from pygocd.db.repositories.run_history import SqlRunHistoryRepository
 
 
 class SqlUnitOfWork:
@@ -29,7 +28,6 @@ class SqlUnitOfWork:
         self._pipeline_instances = SqlPipelineInstanceRepository(connection)
         self._materials = SqlMaterialRepository(connection)
         self._jobs = SqlJobRepository(connection)
-        self._dashboard = SqlDashboardRepository(connection)
 
     @property
     def config_revisions(self) -> SqlConfigRevisionRepository:
@@ -48,12 +46,8 @@ class SqlUnitOfWork:
         return self._materials
 
     @property
-    def history(self) -> SqlRunHistoryRepository:
-        return SqlRunHistoryRepository(self._connection)
-
-    @property
-    def dashboard(self) -> SqlDashboardRepository:
-        return self._dashboard
+    def agents(self) -> SqlAgentRepository:
+        return SqlAgentRepository(self._connection)
 
     async def commit(self) -> None:
         await self._connection.commit()

@@ -6,6 +6,9 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from pygocd.services.agents import AgentService
+from pygocd.services.artifacts import ArtifactService
+from pygocd.services.assignment import AssignmentService
 from pygocd.services.config import ConfigService
 from pygocd.services.config_repos import ConfigRepoService
 from pygocd.services.health import ServerHealth
@@ -14,6 +17,7 @@ from pygocd.services.materials import MaterialUpdateService
 from pygocd.services.ports import Clock, EventBus, UnitOfWorkFactory
 from pygocd.services.scheduling import SchedulingService
 from pygocd.services.stages import StageService
+from pygocd.services.work import WorkBuilder
 
 Loop = Callable[[], Coroutine[Any, Any, None]]
 """A long-running coroutine (the scheduler's loops) the app runs while it serves."""
@@ -32,3 +36,7 @@ class Services:
     scheduling: SchedulingService | None = None
     stages: StageService | None = None
     jobs: JobService | None = None
+    agents: AgentService | None = None
+    assignment: AssignmentService | None = None
+    work: WorkBuilder | None = None
+    artifacts: ArtifactService | None = None

@@ -1,0 +1,397 @@
+"""Running one `Work`, as GoCD's `BuildWork` does.
+
+Preparing: clean the working folder if asked, check each material out at the instance's
+revision. Building: tasks in order, each run when its `run_if` matches the job's result so
+far; exec without a shell, script with `sh -c`. A cancel kills the running task's process
+group, runs its `on_cancel` task and skips the rest. Completing: upload artifacts with their
+MD5. Completed: the result. The console shows GoCD's tagged lines, secrets masked.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+import logging
+import os
+import shutil
+import socket
+import time
+from pathlib import Path, PurePosixPath
+
+from pygocd.agent import console as tags
+from pygocd.agent.client import Rejected, ServerClient
+from pygocd.agent.console import Console, mask
+from pygocd.agent.process import run_command
+from pygocd.protocol import messages as wire
+
+log = logging.getLogger("pygocd.agent")
+
+PASSED, FAILED, CANCELLED = "Passed", "Failed", "Cancelled"
+PING_WAIT_SECONDS = 20.0
+
+
+class JobRunner:
+    def __init__(self, client: ServerClient, work_dir: Path, work: wire.Work) -> None:
+        self.client = client
+        self.work = work
+        self.work_dir = work_dir
+        self.root = work_dir / work.working_directory
+        self.cancelled = asyncio.Event()
+        self.timed_out = False
+        self.env = {**os.environ, **{v.name: v.value for v in work.environment}}
+        self.secrets = [v.value for v in work.environment if v.secure and v.value]
+        self.secrets += [m.url for m in work.materials if "@" in m.url]
+        self.console = Console(self._send, self.secrets, on_cancelled=self.cancelled.set)
+
+    async def _send(self, offset: int, data: bytes) -> tuple[int, bool]:
+        reply = await self.client.append_console(self.work.job_id, offset, data)
+        return reply.size, reply.cancelled
+
+    async def _report(self, state: wire.JobStateName, result: str | None = None) -> bool:
+        await self.console.flush()
+        reply = await self.client.report(
+            self.work.job_id,
+            wire.JobReport(state=state, result=result),
+        )
+        if not reply.applied:
+            self.cancelled.set()
+        return reply.applied
+
+    # -- the whole job ----------------------------------------------------------------------
+
+    async def run(self) -> str:
+        self.console.start()
+        watcher = asyncio.create_task(self._watch(), name="job-watcher")
+        try:
+            result = await self._run()
+        finally:
+            watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await watcher
+        return result
+
+    async def _run(self) -> str:
+        work = self.work
+        locator = work.job.locator
+        if not await self._report("Preparing"):
+            await self.console.close()
+            return CANCELLED
+        self.console.line(
+            tags.PREP,
+            f"Start to prepare {locator} on {socket.gethostname()} [{self.root}]",
+        )
+        result = PASSED
+        try:
+            await self._prepare()
+        except Exception as error:
+            self.console.line(tags.PREP_ERROR, f"[go] Preparing the job failed: {error}")
+            result = FAILED
+        if result == PASSED and not self.cancelled.is_set():
+            self._print_environment()
+            if await self._report("Building"):
+                result = await self._tasks()
+            else:
+                result = CANCELLED
+        if self.cancelled.is_set():
+            result = CANCELLED
+        if result != CANCELLED:
+            await self._report("Completing", result)
+            if not await self._publish():
+                result = FAILED
+        tag = tags.JOB_PASS if result == PASSED else tags.JOB_FAIL
+        self.console.line(tag, f"[go] Current job status: {result.lower()}")
+        self.console.line(tags.COMPLETED, f"[go] Job completed {locator} on {socket.gethostname()}")
+        await self.console.close()
+        if result != CANCELLED:
+            await self._report("Completed", result)
+        return result
+
+    async def _watch(self) -> None:
+        """Learn of a cancel at once (the server holds the ping until the job is cancelled);
+        also GoCD's timeout: cancel a job whose console stays silent too long."""
+        timeout = (self.work.timeout_minutes or 0) * 60
+        while not self.cancelled.is_set():
+            wait = PING_WAIT_SECONDS
+            if timeout:
+                left = self.console.last_output + timeout - time.monotonic()
+                if left <= 0:
+                    self.timed_out = True
+                    self.console.line(
+                        tags.NOTICE,
+                        "[go] Go cancelled this job as it has not generated any console output "
+                        f"for more than {self.work.timeout_minutes} minute(s)",
+                    )
+                    self.cancelled.set()
+                    return
+                wait = min(wait, max(left, 0.5))
+            try:
+                reply = await self.client.ping(
+                    wire.Ping(runtime_status="Building", job_id=self.work.job_id, wait_seconds=wait)
+                )
+            except Exception as error:  # the server may be away; keep the job going
+                log.debug("ping failed: %r", error)
+                await asyncio.sleep(1.0)
+                continue
+            if reply.cancel_job:
+                self.console.line(tags.NOTICE, "[go] The job was cancelled on the server")
+                self.cancelled.set()
+
+    # -- preparing --------------------------------------------------------------------------
+
+    async def _prepare(self) -> None:
+        work = self.work
+        if work.clean_working_directory and self.root.exists():
+            self.console.line(tags.PREP, f'Cleaning working directory "{self.root}"')
+            await asyncio.to_thread(shutil.rmtree, self.root)
+        self.root.mkdir(parents=True, exist_ok=True)
+        if not work.fetch_materials:
+            self.console.line(
+                tags.PREP,
+                "Skipping material update since stage is configured not to fetch materials",
+            )
+            return
+        for material in work.materials:
+            await self._checkout(material)
+
+    async def _checkout(self, material: wire.GitCheckout) -> None:
+        target = _inside(self.root, material.destination or ".")
+        shown = mask(material.url, self.secrets)
+        self.console.line(
+            tags.PREP,
+            f"[go] Start updating {material.destination or 'files'} at revision "
+            f"{material.revision} from {shown}",
+        )
+        if not (target / ".git").exists():
+            target.mkdir(parents=True, exist_ok=True)
+            await self._git(target, "init", "--quiet")
+            await self._git(target, "remote", "add", "origin", material.url)
+        else:
+            await self._git(target, "remote", "set-url", "origin", material.url)
+        depth = ["--depth", "1"] if material.shallow else []
+        refspec = f"+refs/heads/{material.branch}:refs/remotes/origin/{material.branch}"
+        await self._git(target, "fetch", "--quiet", *depth, "origin", refspec)
+        if material.shallow and not await self._git(
+            target, "cat-file", "-e", f"{material.revision}^{{commit}}", check=False
+        ):
+            await self._git(target, "fetch", "--quiet", "--unshallow", "origin", refspec)
+        await self._git(target, "checkout", "--quiet", "--force", "--detach", material.revision)
+        await self._git(target, "clean", "-dffq")
+        self.console.line(tags.PREP, "[go] Done.")
+
+    async def _git(self, cwd: Path, *args: str, check: bool = True) -> bool:
+        env = {**os.environ, "GIT_TERMINAL_PROMPT": "0"}
+        process = await asyncio.create_subprocess_exec(
+            "git",
+            *args,
+            cwd=cwd,
+            env=env,
+            stdin=asyncio.subprocess.DEVNULL,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.STDOUT,
+        )
+        output, _ = await process.communicate()
+        if process.returncode != 0 and check:
+            text = mask(output.decode("utf-8", "replace").strip(), self.secrets)
+            raise RuntimeError(f"git {args[0]} failed: {text}")
+        return process.returncode == 0
+
+    def _print_environment(self) -> None:
+        for variable in self.work.environment:
+            if variable.name.startswith("GO_"):
+                continue
+            value = tags.MASK if variable.secure else variable.value
+            self.console.line(
+                tags.NOTICE,
+                f"[go] setting environment variable '{variable.name}' to value '{value}'",
+            )
+
+    # -- tasks ------------------------------------------------------------------------------
+
+    async def _tasks(self) -> str:
+        result = PASSED
+        for task in self.work.tasks:
+            if self.cancelled.is_set():
+                break
+            failed = result == FAILED
+            if not ("any" in task.run_if or ("failed" if failed else "passed") in task.run_if):
+                continue
+            self.console.line(tags.TASK_START, f"[go] Task: {task.description or task.type}")
+            started = time.monotonic()
+            status = await self._task(task, self.cancelled)
+            took = _took(time.monotonic() - started)
+            if status is None:
+                self.console.line(
+                    tags.TASK_CANCELLED, f"[go] Task: {task.description} was cancelled"
+                )
+                await self._on_cancel(task)
+                return CANCELLED
+            if status:
+                self.console.line(tags.TASK_PASS, f"[go] Task status: passed, took: {took}")
+            else:
+                self.console.line(tags.TASK_FAIL, f"[go] Task status: failed, took: {took}")
+                result = FAILED
+        return CANCELLED if self.cancelled.is_set() else result
+
+    async def _on_cancel(self, task: wire.Task) -> None:
+        cancel = task.on_cancel
+        if cancel is None:
+            return
+        self.console.line(
+            tags.CANCEL_TASK_START, f"[go] On Cancel Task: {cancel.description or cancel.type}"
+        )
+        status = await self._task(cancel, asyncio.Event())
+        tag = tags.CANCEL_TASK_PASS if status else tags.CANCEL_TASK_FAIL
+        self.console.line(tag, f"[go] On Cancel Task completed: {'passed' if status else 'failed'}")
+
+    async def _task(self, task: wire.Task, cancelled: asyncio.Event) -> bool | None:
+        """True passed, False failed, None cancelled."""
+        try:
+            if isinstance(task, wire.ExecTask):
+                return await self._exec(
+                    [task.command, *task.args], task.working_directory, cancelled
+                )
+            if isinstance(task, wire.ScriptTask):
+                return await self._exec(
+                    ["sh", "-c", task.script], task.working_directory, cancelled
+                )
+            if isinstance(task, wire.FetchTask):
+                return await self._fetch(task)
+        except Exception as error:
+            self.console.line(tags.ERR, f"[go] {error}")
+            return False
+        self.console.line(tags.ERR, f"[go] {task.description}")
+        return False
+
+    async def _exec(
+        self, argv: list[str], working_directory: str | None, cancelled: asyncio.Event
+    ) -> bool | None:
+        cwd = _inside(self.root, working_directory or ".")
+        if not cwd.is_dir():
+            self.console.line(tags.ERR, f'[go] Working directory "{cwd}" does not exist')
+            return False
+
+        async def sink(tag: str, text: str) -> None:
+            await self.console.write(tag, text)
+
+        try:
+            code = await run_command(
+                argv, cwd=str(cwd), env=self.env, sink=sink, cancelled=cancelled
+            )
+        except (FileNotFoundError, PermissionError) as error:
+            self.console.line(tags.ERR, f"[go] Could not run {argv[0]}: {error.strerror or error}")
+            return False
+        return None if code is None else code == 0
+
+    # -- fetch ------------------------------------------------------------------------------
+
+    async def _fetch(self, task: wire.FetchTask) -> bool:
+        if task.error or task.locator is None:
+            self.console.line(tags.ERR, f"[go] {task.error or 'Nothing to fetch from'}")
+            return False
+        self.console.line(tags.OUT, f"[go] {task.description}")
+        source = task.source.strip("/")
+        try:
+            listing = await self.client.listing(task.locator, source)
+        except Rejected as error:
+            self.console.line(tags.ERR, f"[go] Could not fetch {source}: {error.text}")
+            return False
+        destination = _inside(self.root, task.destination or ".")
+        parent = str(PurePosixPath(source).parent)
+        for entry in listing.entries:
+            relative = entry.path if parent in ("", ".") else entry.path.removeprefix(parent + "/")
+            target = _inside(destination, relative)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            digest = hashlib.md5(usedforsecurity=False)
+            with target.open("wb") as out:
+                async for chunk in self.client.download(task.locator, entry.path):
+                    digest.update(chunk)
+                    out.write(chunk)
+            if entry.md5 is None:
+                self.console.line(
+                    tags.OUT,
+                    f"[go] Fetched {entry.path} without verifying the integrity of its content.",
+                )
+            elif entry.md5 != digest.hexdigest():
+                self.console.line(
+                    tags.ERR,
+                    f"[go] Verification of the integrity of the artifact [{entry.path}] failed. "
+                    "The artifact file on the server may have changed since its original upload.",
+                )
+                return False
+        self.console.line(
+            tags.OUT, f"[go] Fetched {len(listing.entries)} file(s) from {task.locator}"
+        )
+        return True
+
+    # -- artifacts --------------------------------------------------------------------------
+
+    async def _publish(self) -> bool:
+        ok = True
+        for plan in self.work.artifacts:
+            matches = _glob(self.root, plan.source)
+            if not matches:
+                self.console.line(
+                    tags.PUBLISH_ERROR,
+                    f"[go] The rule [{plan.source}] cannot match any resource under [{self.root}]",
+                )
+                if plan.type == "build":
+                    ok = False
+                continue
+            for match in matches:
+                for file, relative in _files_of(match):
+                    dest = "/".join(p for p in (plan.destination.strip("/"), relative) if p)
+                    md5 = await asyncio.to_thread(_md5_of, file)
+                    try:
+                        await self.client.upload(self.work.job_id, dest, file, md5)
+                    except Rejected as error:
+                        self.console.line(
+                            tags.PUBLISH_ERROR, f"[go] Failed to upload {dest}: {error.text}"
+                        )
+                        ok = False
+                        continue
+                    self.console.line(tags.PUBLISH, f"[go] Uploaded {dest}")
+        return ok
+
+
+def _inside(root: Path, relative: str) -> Path:
+    """`root/relative`, refusing anything that would leave `root`."""
+    if os.path.isabs(relative):
+        raise ValueError(f"Path {relative} must be relative")
+    target = (root / relative).resolve()
+    base = root.resolve()
+    if target != base and base not in target.parents:
+        raise ValueError(f"Path {relative} is outside the working directory")
+    return target
+
+
+def _glob(root: Path, pattern: str) -> list[Path]:
+    pattern = pattern.strip().lstrip("/")
+    if not any(ch in pattern for ch in "*?["):
+        candidate = root / pattern
+        return [candidate] if candidate.exists() else []
+    return sorted(root.glob(pattern))
+
+
+def _files_of(match: Path) -> list[tuple[Path, str]]:
+    """A matched file → itself under its name; a folder → its files under `folder/...`."""
+    if match.is_file():
+        return [(match, match.name)]
+    found = []
+    for folder, _dirs, names in os.walk(match):
+        for name in sorted(names):
+            file = Path(folder) / name
+            found.append((file, f"{match.name}/{file.relative_to(match).as_posix()}"))
+    return found
+
+
+def _md5_of(path: Path) -> str:
+    digest = hashlib.md5(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _took(seconds: float) -> str:
+    return f"{seconds:.3f}s"

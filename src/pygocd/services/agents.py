@@ -1,0 +1,282 @@
+"""Agents: registration with a token, config state (Pending/Enabled/Disabled), resources and
+environments, heartbeats, and GoCD's lost-contact rule.
+
+An agent that presents the server's auto-register key is Enabled at once with the resources,
+environments and hostname it gave; any other starts Pending until an admin enables it. The
+token is shown once, at registration; only its SHA-256 is stored. An agent silent for
+`lost_contact_seconds` becomes LostContact and the jobs it was running are rescheduled, as
+GoCD's `rescheduleHungJobs` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import hmac
+import logging
+import secrets
+from dataclasses import dataclass, replace
+from datetime import timedelta
+
+from pygocd.domain.agents import Agent
+from pygocd.domain.errors import Conflict, DomainError, Invalid, NotFound
+from pygocd.domain.runs import JobIdentifier, JobInstance
+from pygocd.domain.states import AgentConfigState, AgentRuntimeStatus
+from pygocd.services.events import AGENT_CHANGED
+from pygocd.services.jobs import JobService
+from pygocd.services.ports import Clock, EventBus, UnitOfWorkFactory
+
+log = logging.getLogger("pygocd.agents")
+
+DEFAULT_LOST_CONTACT_SECONDS = 300.0
+
+
+class AgentAuthError(DomainError):
+    status = 403
+
+
+class NotAuthenticated(AgentAuthError):
+    """No agent credentials at all (401)."""
+
+    status = 401
+
+
+class BadCredentials(AgentAuthError):
+    """An unknown agent or a token that is not the one it was given (403)."""
+
+    status = 403
+
+
+@dataclass(frozen=True)
+class Registration:
+    uuid: str
+    hostname: str
+    ip_address: str = ""
+    location: str = ""
+    operating_system: str = ""
+    agent_version: str = ""
+    free_space: int | None = None
+    auto_register_key: str | None = None
+    resources: tuple[str, ...] = ()
+    environments: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class AgentUpdate:
+    """What the agents API's PATCH may change; None leaves a field as it is."""
+
+    hostname: str | None = None
+    config_state: AgentConfigState | None = None
+    resources: tuple[str, ...] | None = None
+    environments: tuple[str, ...] | None = None
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def clean_names(values: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Trimmed, non-empty, de-duplicated case-insensitively, in the given order."""
+    seen: set[str] = set()
+    out: list[str] = []
+    for value in values:
+        name = value.strip()
+        if name and name.lower() not in seen:
+            seen.add(name.lower())
+            out.append(name)
+    return tuple(out)
+
+
+class AgentService:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        bus: EventBus,
+        jobs: JobService,
+        *,
+        auto_register_key: str | None = None,
+        lost_contact_seconds: float = DEFAULT_LOST_CONTACT_SECONDS,
+    ) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._bus = bus
+        self._jobs = jobs
+        self._auto_register_key = auto_register_key
+        self.lost_contact_seconds = lost_contact_seconds
+
+    # -- identity ---------------------------------------------------------------------------
+
+    async def register(self, registration: Registration) -> tuple[Agent, str]:
+        """A new agent and its token (shown only now); `Conflict` if the uuid is taken."""
+        key = registration.auto_register_key
+        auto = bool(
+            self._auto_register_key
+            and key is not None
+            and hmac.compare_digest(key.encode(), self._auto_register_key.encode())
+        )
+        token = secrets.token_urlsafe(32)
+        now = self._clock.now()
+        agent = Agent(
+            uuid=registration.uuid,
+            hostname=registration.hostname,
+            ip_address=registration.ip_address,
+            config_state=AgentConfigState.ENABLED if auto else AgentConfigState.PENDING,
+            runtime_status=AgentRuntimeStatus.IDLE,
+            resources=clean_names(registration.resources) if auto else (),
+            environments=clean_names(registration.environments) if auto else (),
+            operating_system=registration.operating_system or None,
+            free_space=registration.free_space,
+            location=registration.location or None,
+            agent_version=registration.agent_version or None,
+            last_heard_at=now,
+        )
+        async with self._uow() as uow:
+            if await uow.agents.get(registration.uuid) is not None:
+                raise Conflict(f"An agent with uuid '{registration.uuid}' is already registered.")
+            saved = await uow.agents.add(agent, hash_token(token))
+            await uow.commit()
+        log.info("agent %s (%s) registered: %s", agent.uuid, agent.hostname, agent.config_state)
+        await self._changed(agent.uuid)
+        return saved, token
+
+    async def authenticate(self, uuid: str | None, token: str | None) -> Agent:
+        if not uuid or not token:
+            raise NotAuthenticated("Agent credentials are missing.")
+        async with self._uow(read_only=True) as uow:
+            stored = await uow.agents.token_hash(uuid)
+            agent = await uow.agents.get(uuid)
+        if (
+            agent is None
+            or stored is None
+            or not hmac.compare_digest(stored.encode(), hash_token(token).encode())
+        ):
+            raise BadCredentials("Unknown agent or wrong token.")
+        return agent
+
+    # -- liveness ---------------------------------------------------------------------------
+
+    async def heartbeat(
+        self,
+        uuid: str,
+        status: AgentRuntimeStatus,
+        *,
+        free_space: int | None = None,
+        ip_address: str | None = None,
+    ) -> None:
+        async with self._uow() as uow:
+            await uow.agents.heartbeat(
+                uuid, status, self._clock.now(), free_space=free_space, ip_address=ip_address
+            )
+            await uow.commit()
+
+    async def check_lost_contact(self) -> list[str]:
+        """Mark agents silent for too long LostContact and reschedule their jobs."""
+        cutoff = self._clock.now() - timedelta(seconds=self.lost_contact_seconds)
+        async with self._uow(read_only=True) as uow:
+            silent = await uow.agents.silent_since(cutoff)
+        lost: list[str] = []
+        for agent in silent:
+            async with self._uow() as uow:
+                marked = await uow.agents.set_runtime_status(
+                    agent.uuid, AgentRuntimeStatus.LOST_CONTACT, only_if_heard_before=cutoff
+                )
+                job_ids = await uow.jobs.active_on_agent(agent.uuid) if marked else []
+                await uow.commit()
+            if not marked:
+                continue
+            lost.append(agent.uuid)
+            log.warning("lost contact with agent %s (%s)", agent.uuid, agent.hostname)
+            # GoCD never counts a Disabled agent as lost: its jobs stay where they are.
+            if agent.config_state is not AgentConfigState.DISABLED:
+                for job_id in job_ids:
+                    await self._jobs.reschedule(job_id)
+            await self._changed(agent.uuid)
+        return lost
+
+    async def reschedule_leftovers(self, uuid: str) -> int:
+        """An idle agent asking for work has nothing running: jobs still active on it were
+        lost when it restarted, and go back to the queue (GoCD does the same)."""
+        async with self._uow(read_only=True) as uow:
+            job_ids = await uow.jobs.active_on_agent(uuid)
+        for job_id in job_ids:
+            await self._jobs.reschedule(job_id)
+        return len(job_ids)
+
+    async def lost_contact_loop(self) -> None:
+        interval = max(0.2, min(30.0, self.lost_contact_seconds / 5))
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self.check_lost_contact()
+            except Exception:
+                log.exception("checking for lost agents failed")
+
+    # -- admin ------------------------------------------------------------------------------
+
+    async def all(self) -> list[Agent]:
+        async with self._uow(read_only=True) as uow:
+            return await uow.agents.all()
+
+    async def get(self, uuid: str) -> Agent:
+        async with self._uow(read_only=True) as uow:
+            agent = await uow.agents.get(uuid)
+        if agent is None:
+            raise NotFound(f"Agent with uuid '{uuid}' was not found!")
+        return agent
+
+    async def building(self, uuid: str) -> tuple[JobInstance, JobIdentifier] | None:
+        """The job an agent is running, if any."""
+        async with self._uow(read_only=True) as uow:
+            job_ids = await uow.jobs.active_on_agent(uuid)
+            return await uow.jobs.get(job_ids[0]) if job_ids else None
+
+    async def job_history(
+        self, uuid: str, offset: int, limit: int
+    ) -> tuple[list[tuple[JobInstance, JobIdentifier]], int]:
+        async with self._uow(read_only=True) as uow:
+            if await uow.agents.get(uuid) is None:
+                raise NotFound(f"Agent with uuid '{uuid}' was not found!")
+            return await uow.agents.job_history(uuid, offset, limit)
+
+    async def update(self, uuid: str, change: AgentUpdate) -> Agent:
+        async with self._uow() as uow:
+            agent = await uow.agents.get(uuid)
+            if agent is None:
+                raise NotFound(f"Agent with uuid '{uuid}' was not found!")
+            if change.hostname is not None and not change.hostname.strip():
+                raise Invalid("Hostname must not be blank.")
+            updated = replace(
+                agent,
+                hostname=(change.hostname or agent.hostname).strip(),
+                config_state=change.config_state or agent.config_state,
+                resources=clean_names(change.resources)
+                if change.resources is not None
+                else agent.resources,
+                environments=clean_names(change.environments)
+                if change.environments is not None
+                else agent.environments,
+            )
+            await uow.agents.update(updated)
+            await uow.commit()
+        await self._changed(uuid)
+        return updated
+
+    async def delete(self, uuid: str) -> None:
+        """GoCD deletes only Disabled agents that are not building."""
+        async with self._uow() as uow:
+            agent = await uow.agents.get(uuid)
+            if agent is None:
+                raise NotFound(f"Agent with uuid '{uuid}' was not found!")
+            busy = await uow.jobs.active_on_agent(uuid)
+            if agent.config_state is not AgentConfigState.DISABLED or busy:
+                raise Invalid(
+                    "Your request could not be processed. Failed to delete an agent, as it is "
+                    "not in a disabled state or is still building."
+                )
+            await uow.agents.remove(uuid)
+            await uow.commit()
+        await self._changed(uuid)
+
+    async def _changed(self, uuid: str) -> None:
+        await self._bus.publish(AGENT_CHANGED, {"uuid": uuid})

@@ -1,0 +1,202 @@
+"""The agent program against the real app in-process (httpx ASGITransport): registration,
+checkout of a real git repo, tasks with run_if, console, artifacts, fetch, cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from pygocd.agent.main import Agent, AgentOptions
+from pygocd.domain.materials import GitMaterialConfig
+from pygocd.domain.pipelines import (
+    ArtifactConfig,
+    ArtifactType,
+    JobConfig,
+    PipelineConfig,
+    StageConfig,
+)
+from pygocd.domain.states import JobResult, StageResult
+from pygocd.domain.tasks import ExecTask, FetchArtifactTask, RunIf, script_task
+from pygocd.domain.variables import EnvironmentVariable
+from pygocd.services.registry import Services
+from pygocd.settings import Settings
+from pygocd.web.app import create_app
+from tests.agent_setup import KEY, commit, git_commit, save, trigger, with_agents
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def agent_services(services: Services, settings: Settings) -> Services:
+    return with_agents(services, settings.data_dir)
+
+
+@pytest.fixture
+async def transport(
+    agent_services: Services, settings: Settings
+) -> AsyncIterator[httpx.ASGITransport]:
+    app = create_app(agent_services, settings, loops=())
+    return httpx.ASGITransport(app=app)
+
+
+@pytest.fixture
+def make_agent(transport: httpx.ASGITransport, tmp_path: Path) -> Callable[..., Agent]:
+    def make(name: str = "a1", **options: object) -> Agent:
+        return Agent(
+            AgentOptions(
+                server_url="http://127.0.0.1:8153/go",
+                work_dir=tmp_path / name,
+                auto_register_key=KEY,
+                hostname=name,
+                max_backoff=0.2,
+                **options,  # type: ignore[arg-type]
+            ),
+            transport=transport,
+        )
+
+    return make
+
+
+async def git_material(
+    services: Services, tmp_path: Path, files: dict[str, str]
+) -> GitMaterialConfig:
+    repo = tmp_path / "repo"
+    revision = git_commit(repo, files)
+    material = GitMaterialConfig(url=str(repo), branch="main", name="code", destination="src")
+    await commit(services, material, revision)
+    return material
+
+
+async def console_of(client: httpx.AsyncClient, locator: str) -> str:
+    response = await client.get(f"/go/files/{locator}/cruise-output/console.log")
+    assert response.status_code == 200, response.text
+    return response.text
+
+
+async def test_a_two_stage_pipeline_passes_an_artifact_by_fetch(
+    agent_services: Services,
+    transport: httpx.ASGITransport,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+) -> None:
+    material = await git_material(agent_services, tmp_path, {"hello.txt": "hello from git\n"})
+    build = JobConfig(
+        "compile",
+        tasks=(
+            script_task(
+                "mkdir -p out && cp src/hello.txt out/app.txt && echo built $GO_PIPELINE_NAME"
+            ),
+        ),
+        artifacts=(ArtifactConfig(ArtifactType.BUILD, source="out/app.txt", destination="bin"),),
+    )
+    test = JobConfig(
+        "verify",
+        tasks=(
+            FetchArtifactTask(
+                stage="build",
+                job="compile",
+                source="bin/app.txt",
+                is_source_a_file=True,
+                destination="fetched",
+            ),
+            ExecTask("cat", ("fetched/app.txt",)),
+        ),
+    )
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app",
+            materials=(material,),
+            stages=(StageConfig("build", jobs=(build,)), StageConfig("test", jobs=(test,))),
+        ),
+    )
+    await trigger(agent_services, "app")
+    agent = make_agent()
+    await asyncio.wait_for(agent.run(max_jobs=2), 60)
+    async with agent_services.uow() as uow:
+        instance = await uow.pipeline_instances.find("app", 1)
+    assert instance is not None
+    assert [(s.name, s.result) for s in instance.stages] == [
+        ("build", StageResult.PASSED),
+        ("test", StageResult.PASSED),
+    ]
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
+        build_log = await console_of(client, "app/1/build/1/compile")
+        test_log = await console_of(client, "app/1/test/1/verify")
+        artifact = await client.get("/go/files/app/1/build/1/compile/bin/app.txt")
+    assert "&1|" in build_log, build_log
+    assert "built app" in build_log
+    assert "?0|" in build_log
+    assert "hello from git" in test_log
+    assert artifact.text == "hello from git\n"
+
+
+async def test_a_failing_task_fails_the_job_but_run_if_failed_still_runs(
+    agent_services: Services,
+    transport: httpx.ASGITransport,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+) -> None:
+    material = await git_material(agent_services, tmp_path, {"a.txt": "a"})
+    failed_only = script_task("echo cleanup after failure")
+    failed_only = type(failed_only)(
+        plugin_configuration=failed_only.plugin_configuration,
+        configuration=failed_only.configuration,
+        run_if=RunIf.FAILED,
+    )
+    job = JobConfig(
+        "compile",
+        tasks=(ExecTask("false"), ExecTask("echo", ("never",)), failed_only),
+    )
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app", materials=(material,), stages=(StageConfig("build", jobs=(job,)),)
+        ),
+    )
+    await trigger(agent_services, "app")
+    await asyncio.wait_for(make_agent().run(max_jobs=1), 60)
+    async with agent_services.uow() as uow:
+        instance = await uow.pipeline_instances.find("app", 1)
+    assert instance is not None
+    assert instance.stages[0].result is StageResult.FAILED
+    assert instance.stages[0].jobs[0].result is JobResult.FAILED
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
+        log = await console_of(client, "app/1/build/1/compile")
+    assert "cleanup after failure" in log
+    assert "never" not in log.replace("[go] Task: echo never", "")
+    assert "j1|" in log
+
+
+async def test_secure_variables_are_masked_in_the_console(
+    agent_services: Services,
+    transport: httpx.ASGITransport,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+) -> None:
+    material = await git_material(agent_services, tmp_path, {"a.txt": "a"})
+    job = JobConfig(
+        "compile",
+        tasks=(script_task("echo the password is $PASSWORD; echo plain=$PLAIN"),),
+        environment_variables=(
+            EnvironmentVariable("PASSWORD", "hunter2-very-secret", secure=True),
+            EnvironmentVariable("PLAIN", "visible"),
+        ),
+    )
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app", materials=(material,), stages=(StageConfig("build", jobs=(job,)),)
+        ),
+    )
+    await trigger(agent_services, "app")
+    await asyncio.wait_for(make_agent().run(max_jobs=1), 60)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
+        log = await console_of(client, "app/1/build/1/compile")
+    assert "hunter2-very-secret" not in log
+    assert "the password is ********" in log
+    assert "plain=visible" in log

@@ -1,0 +1,183 @@
+"""Agent registration, tokens, admin changes and GoCD's lost-contact rule, on a real database."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pygocd.domain.errors import Conflict, Invalid, NotFound
+from pygocd.domain.pipelines import JobConfig, PipelineConfig, StageConfig
+from pygocd.domain.states import AgentConfigState, AgentRuntimeStatus, JobState
+from pygocd.domain.tasks import ExecTask
+from pygocd.services.agents import AgentUpdate, BadCredentials, NotAuthenticated, hash_token
+from pygocd.services.registry import Services
+from tests.agent_setup import REPO, commit, register, save, trigger, with_agents
+from tests.fakes import FakeClock
+
+pytestmark = pytest.mark.db
+
+
+@pytest.fixture
+def agent_services(services: Services, tmp_path: Path) -> Services:
+    return with_agents(services, tmp_path)
+
+
+def one_job_pipeline(name: str = "app") -> PipelineConfig:
+    return PipelineConfig(
+        name=name,
+        materials=(REPO,),
+        stages=(StageConfig("build", jobs=(JobConfig("compile", tasks=(ExecTask("true"),)),)),),
+    )
+
+
+async def test_the_auto_register_key_enables_an_agent_with_what_it_asked_for(
+    agent_services: Services,
+) -> None:
+    assert agent_services.agents is not None
+    await register(agent_services, resources=("linux", " java ", "LINUX"), environments=("qa",))
+    agent = await agent_services.agents.get("agent-1")
+    assert agent.config_state is AgentConfigState.ENABLED
+    assert agent.resources == ("linux", "java")
+    assert agent.environments == ("qa",)
+    assert agent.hostname == "agent-1.local"
+
+
+async def test_without_the_key_an_agent_waits_pending_and_gets_no_resources(
+    agent_services: Services,
+) -> None:
+    assert agent_services.agents is not None
+    await register(agent_services, key="wrong", resources=("linux",))
+    agent = await agent_services.agents.get("agent-1")
+    assert agent.config_state is AgentConfigState.PENDING
+    assert agent.resources == ()
+
+
+async def test_only_a_hash_of_the_token_is_stored(agent_services: Services) -> None:
+    token = await register(agent_services)
+    async with agent_services.uow() as uow:
+        stored = await uow.agents.token_hash("agent-1")
+    assert stored == hash_token(token)
+    assert stored != token
+
+
+async def test_tokens_are_checked(agent_services: Services) -> None:
+    assert agent_services.agents is not None
+    token = await register(agent_services)
+    assert (await agent_services.agents.authenticate("agent-1", token)).uuid == "agent-1"
+    with pytest.raises(BadCredentials):
+        await agent_services.agents.authenticate("agent-1", token + "x")
+    with pytest.raises(BadCredentials):
+        await agent_services.agents.authenticate("agent-2", token)
+    with pytest.raises(NotAuthenticated):
+        await agent_services.agents.authenticate("agent-1", None)
+
+
+async def test_a_uuid_registers_once(agent_services: Services) -> None:
+    await register(agent_services)
+    with pytest.raises(Conflict):
+        await register(agent_services)
+
+
+async def test_admins_enable_disable_and_change_resources(agent_services: Services) -> None:
+    assert agent_services.agents is not None
+    await register(agent_services, key=None)
+    agent = await agent_services.agents.update(
+        "agent-1",
+        AgentUpdate(
+            config_state=AgentConfigState.ENABLED,
+            resources=("docker",),
+            environments=("prod",),
+            hostname="renamed",
+        ),
+    )
+    assert agent.config_state is AgentConfigState.ENABLED
+    assert (await agent_services.agents.get("agent-1")).resources == ("docker",)
+    assert agent.hostname == "renamed"
+    with pytest.raises(NotFound):
+        await agent_services.agents.update("nobody", AgentUpdate(hostname="x"))
+    with pytest.raises(Invalid):
+        await agent_services.agents.update("agent-1", AgentUpdate(hostname=" "))
+
+
+async def test_only_a_disabled_idle_agent_can_be_deleted(agent_services: Services) -> None:
+    assert agent_services.agents is not None
+    await register(agent_services)
+    with pytest.raises(Invalid):
+        await agent_services.agents.delete("agent-1")
+    await agent_services.agents.update(
+        "agent-1", AgentUpdate(config_state=AgentConfigState.DISABLED)
+    )
+    await agent_services.agents.delete("agent-1")
+    assert await agent_services.agents.all() == []
+    with pytest.raises(NotFound):
+        await agent_services.agents.delete("agent-1")
+
+
+async def test_a_silent_agent_loses_contact_and_its_job_is_rescheduled(
+    agent_services: Services, clock: FakeClock
+) -> None:
+    assert agent_services.agents is not None
+    assert agent_services.assignment is not None
+    await save(agent_services, one_job_pipeline())
+    await commit(agent_services)
+    await register(agent_services, "agent-1")
+    await register(agent_services, "agent-2")
+    await trigger(agent_services, "app")
+    agent = await agent_services.agents.get("agent-1")
+    claimed = await agent_services.assignment.claim(agent)
+    assert claimed is not None
+    clock.advance(200)
+    await agent_services.agents.heartbeat("agent-2", AgentRuntimeStatus.IDLE)
+    assert await agent_services.agents.check_lost_contact() == []
+    clock.advance(150)
+    assert await agent_services.agents.check_lost_contact() == ["agent-1"]
+    lost = await agent_services.agents.get("agent-1")
+    assert lost.runtime_status is AgentRuntimeStatus.LOST_CONTACT
+    async with agent_services.uow() as uow:
+        scheduled = await uow.jobs.scheduled()
+        old = await uow.jobs.get(claimed[0].id or 0)
+    assert [job.name for job, _ in scheduled] == ["compile"]
+    assert old is not None
+    assert old[0].state is JobState.RESCHEDULED
+    assert old[0].ignored
+    # The other agent picks it up.
+    other = await agent_services.agents.get("agent-2")
+    assert await agent_services.assignment.claim(other) is not None
+    # Marking happens once.
+    assert await agent_services.agents.check_lost_contact() == []
+
+
+async def test_an_idle_agent_asking_for_work_gives_back_what_it_lost(
+    agent_services: Services,
+) -> None:
+    assert agent_services.agents is not None
+    assert agent_services.assignment is not None
+    await save(agent_services, one_job_pipeline())
+    await commit(agent_services)
+    await register(agent_services)
+    await trigger(agent_services, "app")
+    agent = await agent_services.agents.get("agent-1")
+    first = await agent_services.assignment.claim(agent)
+    assert first is not None
+    assert await agent_services.agents.reschedule_leftovers("agent-1") == 1
+    again = await agent_services.assignment.claim(agent)
+    assert again is not None
+    assert again[0].id != first[0].id
+    assert (await agent_services.agents.building("agent-1")) is not None
+
+
+async def test_job_history_pages_through_an_agents_jobs(agent_services: Services) -> None:
+    assert agent_services.agents is not None
+    assert agent_services.assignment is not None
+    await save(agent_services, one_job_pipeline())
+    await commit(agent_services)
+    await register(agent_services)
+    await trigger(agent_services, "app")
+    agent = await agent_services.agents.get("agent-1")
+    await agent_services.assignment.claim(agent)
+    jobs, total = await agent_services.agents.job_history("agent-1", 0, 10)
+    assert total == 1
+    assert jobs[0][1].locator == "app/1/build/1/compile"
+    with pytest.raises(NotFound):
+        await agent_services.agents.job_history("nobody", 0, 10)
