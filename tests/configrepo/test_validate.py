@@ -795,3 +795,11 @@ def test_without_a_source_map_errors_point_at_the_origin_file() -> None:
 
 def test_empty_config_is_valid() -> None:
     assert validate_config(CruiseConfig()) == []
+
+
+def test_a_timer_needs_a_valid_quartz_spec() -> None:
+    from pygocd.domain.pipelines import Timer
+
+    assert problems(config(pipeline(timer=Timer("0 0 22 ? * MON-FRI")))) == []
+    [problem] = problems(config(pipeline(timer=Timer("every night"))))
+    assert problem.startswith("pipelines.app.timer: Invalid cron syntax for timer:")

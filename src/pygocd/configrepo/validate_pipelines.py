@@ -17,6 +17,7 @@ from pygocd.configrepo.validate_report import (
     task_path,
     variable_path,
 )
+from pygocd.domain.cron import CronError, parse_cron
 from pygocd.domain.labels import label_template_errors
 from pygocd.domain.materials import (
     ConfigRepoMaterialConfig,
@@ -102,6 +103,12 @@ def check_pipeline(
             "the first matched group from the regex at run-time.",
         )
 
+    if pipeline.timer is not None:
+        try:
+            parse_cron(pipeline.timer.spec)
+        except CronError as error:
+            report(reporter, scope, f"{path}.timer", f"Invalid cron syntax for timer: {error}")
+
     check_parameters(reporter, scope, pipeline.parameters, name)
     check_variables(reporter, scope, path, pipeline.environment_variables, "pipeline", name)
     check_materials(reporter, scope, pipeline)
@@ -167,7 +174,7 @@ def check_parameters(
         seen.add(param.name.lower())
 
 
-def check_variables(  # noqa: PLR0917
+def check_variables(
     reporter: Reporter,
     scope: Scope,
     path: str,
