@@ -16,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from pygocd.db.engine import is_sqlite
 from pygocd.db.repositories.agents import SqlAgentRepository
 from pygocd.db.repositories.config_revisions import SqlConfigRevisionRepository
+from pygocd.db.repositories.dashboard import SqlDashboardRepository
 from pygocd.db.repositories.jobs import SqlJobRepository
 from pygocd.db.repositories.materials import SqlMaterialRepository
 from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
+from pygocd.db.repositories.run_history import SqlRunHistoryRepository
 
 
 class SqlUnitOfWork:
@@ -28,6 +30,7 @@ class SqlUnitOfWork:
         self._pipeline_instances = SqlPipelineInstanceRepository(connection)
         self._materials = SqlMaterialRepository(connection)
         self._jobs = SqlJobRepository(connection)
+        self._dashboard = SqlDashboardRepository(connection)
 
     @property
     def config_revisions(self) -> SqlConfigRevisionRepository:
@@ -46,8 +49,16 @@ class SqlUnitOfWork:
         return self._materials
 
     @property
+    def dashboard(self) -> SqlDashboardRepository:
+        return self._dashboard
+
+    @property
     def agents(self) -> SqlAgentRepository:
         return SqlAgentRepository(self._connection)
+
+    @property
+    def history(self) -> SqlRunHistoryRepository:
+        return SqlRunHistoryRepository(self._connection)
 
     async def commit(self) -> None:
         await self._connection.commit()

@@ -6,7 +6,7 @@ database adapter on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -21,6 +21,7 @@ from pygocd.domain.runs import (
     PipelineInstance,
     PipelineState,
     StageInstance,
+    StageRun,
 )
 from pygocd.domain.states import AgentRuntimeStatus, JobResult, JobState, StageState
 
@@ -51,6 +52,10 @@ class PipelineInstanceRepository(Protocol):
         ...
 
     async def find(self, pipeline: str, counter: int) -> PipelineInstance | None: ...
+
+    async def last_revision_ids(self, pipeline: str) -> dict[str, int]:
+        """Fingerprint → newest modification id of the pipeline's latest instance."""
+        ...
 
     async def list_counters(self, pipeline: str) -> list[int]: ...
 
@@ -141,6 +146,64 @@ class MaterialRepository(Protocol):
         ...
 
 
+class DashboardRepository(Protocol):
+    """Batch reads for the dashboard: a fixed number of queries however many pipelines."""
+
+    async def states(self, names: Collection[str] | None = None) -> dict[str, PipelineState]:
+        """Pause/lock/counter state by lower-cased pipeline name (all when `names` is None);
+        pipelines that never had a state row are missing."""
+        ...
+
+    async def instances_to_show(
+        self, names: Collection[str] | None = None
+    ) -> dict[str, list[PipelineInstance]]:
+        """By lower-cased pipeline name, newest first: every instance with an active
+        latest-run stage plus the newest instance. Stages are the latest runs only, in
+        order, with their non-ignored jobs (no transitions); no material revisions."""
+        ...
+
+
+class RunHistoryRepository(Protocol):
+    """Read-only history queries: stage and job history pages and CCTray's batch reads."""
+
+    async def stage_history(
+        self,
+        pipeline: str,
+        stage: str,
+        page_size: int,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> tuple[list[StageRun], bool, bool]:
+        """A page of a stage's runs newest first (cursor = stage id); older/newer exist."""
+        ...
+
+    async def job_history(
+        self,
+        pipeline: str,
+        stage: str,
+        job: str,
+        page_size: int,
+        after: int | None = None,
+        before: int | None = None,
+    ) -> tuple[list[tuple[JobInstance, JobIdentifier]], bool, bool]: ...
+
+    async def current_stage_runs(self, names: Collection[str] | None = None) -> list[StageRun]: ...
+
+    async def last_completed_stage_runs(
+        self, names: Collection[str] | None = None
+    ) -> list[StageRun]: ...
+
+    async def last_completed_jobs(
+        self, names: Collection[str] | None = None
+    ) -> list[tuple[JobInstance, JobIdentifier]]: ...
+
+    async def breakers(self, pipeline_ids: Collection[int]) -> dict[int, list[str]]: ...
+
+    async def modifications_between(
+        self, fingerprint: str, after_id: int, upto_id: int
+    ) -> list[Modification]: ...
+
+
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls back."""
 
@@ -157,6 +220,12 @@ class UnitOfWork(Protocol):
     def jobs(self) -> JobRepository: ...
 
     @property
+    def history(self) -> RunHistoryRepository: ...
+
+    @property
+    def dashboard(self) -> DashboardRepository: ...
+
+    @property
     def agents(self) -> AgentRepository: ...
 
     async def commit(self) -> None: ...
@@ -169,7 +238,12 @@ class UnitOfWorkFactory(Protocol):
 class EventBus(Protocol):
     async def publish(self, topic: str, payload: dict[str, object]) -> None: ...
 
-    def subscribe(self, *topics: str) -> AbstractAsyncContextManager[AsyncIterator[Event]]: ...
+    def subscribe(
+        self, *topics: str, limit: int | None = ...
+    ) -> AbstractAsyncContextManager[AsyncIterator[Event]]:
+        """Events on `topics` from now on; a full queue (`limit`) drops its oldest event,
+        `limit=None` never drops (for consumers that must see every event)."""
+        ...
 
 
 class Event(Protocol):

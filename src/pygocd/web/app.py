@@ -16,7 +16,19 @@ from pygocd.services.registry import Loop, Services
 from pygocd.settings import Settings
 from pygocd.web import agent_api
 from pygocd.web.api import agents as agents_api
-from pygocd.web.api import config_repos, pipeline_configs, server, server_health, webhooks
+from pygocd.web.api import (
+    cctray,
+    config_repos,
+    feeds,
+    jobs,
+    pipeline_configs,
+    pipelines,
+    server,
+    server_health,
+    stages,
+    webhooks,
+)
+from pygocd.web.api import dashboard as dashboard_api
 from pygocd.web.api import files as files_api
 from pygocd.web.api import materials as materials_api
 from pygocd.web.errors import install_error_handlers
@@ -63,6 +75,11 @@ def create_app(
     app.include_router(agent_api.router, prefix="/go")
     app.include_router(agents_api.router, prefix="/go")
     app.include_router(files_api.router, prefix="/go")
+    # runs_api: pipeline, stage and job runtime APIs, CCTray and feeds
+    for runs_router in (pipelines.router, stages.router, jobs.router, feeds.router):
+        app.include_router(runs_router, prefix="/go")
+    app.include_router(cctray.router, prefix="/go")
+    app.include_router(dashboard_api.router, prefix="/go")
     app.include_router(ui_router(), prefix="/go")
     app.mount("/go/assets", StaticFiles(directory=STATIC_DIR), name="assets")
 
