@@ -18,6 +18,7 @@ from pygocd.db.unit_of_work import SqlUnitOfWorkFactory
 from pygocd.domain.errors import DomainError
 from pygocd.domain.materials import GitMaterialConfig, MaterialConfig, mask_credentials
 from pygocd.scheduler.config_repos import config_repo_poller
+from pygocd.scheduler.job_timeouts import job_timeout_loop
 from pygocd.scheduler.material_polling import material_poller
 from pygocd.scheduler.timers import timer_loop
 from pygocd.services.agents import AgentService
@@ -28,6 +29,7 @@ from pygocd.services.clock import SystemClock
 from pygocd.services.config import ConfigService
 from pygocd.services.config_repos import ConfigRepoService
 from pygocd.services.health import ServerHealth
+from pygocd.services.job_timeouts import JobTimeoutService
 from pygocd.services.jobs import JobService
 from pygocd.services.materials import MaterialUpdateService
 from pygocd.services.reactions import react
@@ -126,6 +128,10 @@ async def start(settings: Settings) -> Container:
         lost_contact_seconds=settings.agent_lost_contact_seconds,
     )
     timers = TimerService(config, scheduling, clock)
+    artifacts = ArtifactService(DiskArtifactStore(settings.data_dir / "artifacts"))
+    timeouts = JobTimeoutService(
+        uow, clock, config, jobs, artifacts, settings.default_job_timeout_minutes
+    )
     log.info("pygocd ready (pid %s, database %s)", os.getpid(), _safe_url(url))
     services = Services(
         uow=uow,
@@ -140,6 +146,7 @@ async def start(settings: Settings) -> Container:
             lambda: react(bus, scheduling),
             agents.lost_contact_loop,
             timer_loop(timers),
+            job_timeout_loop(timeouts),
         ),
         materials=materials,
         scheduling=scheduling,
@@ -148,7 +155,7 @@ async def start(settings: Settings) -> Container:
         agents=agents,
         assignment=AssignmentService(uow, bus, config, jobs, agents),
         work=WorkBuilder(uow, config),
-        artifacts=ArtifactService(DiskArtifactStore(settings.data_dir / "artifacts")),
+        artifacts=artifacts,
     )
     return Container(settings, engine, services)
 

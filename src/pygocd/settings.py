@@ -48,6 +48,14 @@ class Settings(BaseSettings):
     agent_lost_contact_seconds: float = Field(
         300.0, gt=0, description="Seconds of silence after which an agent is LostContact."
     )
+    default_job_timeout_minutes: float = Field(
+        0,
+        ge=0,
+        description=(
+            "Cancel a job after this many minutes without console output (GoCD's jobTimeout); "
+            "0 = never. A job's own timeout wins."
+        ),
+    )
     log_level: str = Field("info", description="Log level: debug, info, warning, error.")
 
     @field_validator("log_level")

@@ -10,8 +10,10 @@ no absolute paths, no `..`, nothing that escapes the job's folder. Data moves in
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 
 from pygocd.domain.errors import Conflict, Invalid
+from pygocd.domain.runs import JobIdentifier
 from pygocd.services.ports import ArtifactStore
 
 CRUISE_OUTPUT = "cruise-output"
@@ -50,6 +52,16 @@ def safe_locator(pipeline: str, counter: int, stage: str, stage_counter: int, jo
     return f"{pipeline}/{counter}/{stage}/{stage_counter}/{job}"
 
 
+def job_locator(identifier: JobIdentifier) -> str:
+    return safe_locator(
+        identifier.pipeline_name,
+        identifier.pipeline_counter,
+        identifier.stage_name,
+        identifier.stage_counter,
+        identifier.job_name,
+    )
+
+
 async def _skip(chunks: AsyncIterator[bytes], count: int) -> AsyncIterator[bytes]:
     """The stream without its first `count` bytes (already stored by an earlier attempt)."""
     async for chunk in chunks:
@@ -74,6 +86,11 @@ class ArtifactService:
         if offset > size:
             raise OffsetMismatch(size)
         return await self.store.append(locator, CONSOLE_LOG, _skip(chunks, size - offset))
+
+    async def note(self, locator: str, text: str) -> None:
+        """A server-side line in the job's console (GoCD's `##` notice tag)."""
+        stamp = datetime.now(UTC).strftime("%H:%M:%S.%f")[:-3]
+        await self.store.append(locator, CONSOLE_LOG, _one(f"##|{stamp} {text}\n".encode()))
 
     async def upload(
         self, locator: str, path: str, chunks: AsyncIterator[bytes], md5: str | None

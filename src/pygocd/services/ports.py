@@ -6,7 +6,7 @@ database adapter on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Collection, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from typing import Protocol
@@ -113,6 +113,12 @@ class JobRepository(Protocol):
     async def add(self, stage_id: int, job: JobInstance) -> JobInstance: ...
 
     async def scheduled(self, limit: int = 500) -> list[tuple[JobInstance, JobIdentifier]]: ...
+
+    async def in_states(
+        self, states: Iterable[JobState], limit: int = 1000
+    ) -> list[tuple[JobInstance, JobIdentifier]]:
+        """Non-ignored jobs in `states`, oldest first, without their transitions."""
+        ...
 
     async def active_on_agent(self, agent_uuid: str) -> list[int]: ...
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import RowMapping, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
@@ -18,8 +20,9 @@ class SqlJobRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
 
-    async def get(self, job_id: int) -> tuple[JobInstance, JobIdentifier] | None:
-        query = (
+    @staticmethod
+    def _with_identifiers() -> Select[Any]:
+        return (
             select(
                 jobs,
                 stages.c.name.label("stage_name"),
@@ -30,13 +33,11 @@ class SqlJobRepository:
             )
             .join(stages, stages.c.id == jobs.c.stage_id)
             .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
-            .where(jobs.c.id == job_id)
         )
-        row = (await self._connection.execute(query)).mappings().first()
-        if row is None:
-            return None
-        transitions = await self._transitions(job_id)
-        identifier = JobIdentifier(
+
+    @staticmethod
+    def _identifier(row: RowMapping) -> JobIdentifier:
+        return JobIdentifier(
             pipeline_name=row["pipeline_name"],
             pipeline_counter=row["pipeline_counter"],
             pipeline_label=row["pipeline_label"],
@@ -44,7 +45,28 @@ class SqlJobRepository:
             stage_counter=row["stage_counter"],
             job_name=row["name"],
         )
-        return _job_from_row(row, transitions), identifier
+
+    async def get(self, job_id: int) -> tuple[JobInstance, JobIdentifier] | None:
+        query = self._with_identifiers().where(jobs.c.id == job_id)
+        row = (await self._connection.execute(query)).mappings().first()
+        if row is None:
+            return None
+        transitions = await self._transitions(job_id)
+        return _job_from_row(row, transitions), self._identifier(row)
+
+    async def in_states(
+        self, states: Iterable[JobState], limit: int = 1000
+    ) -> list[tuple[JobInstance, JobIdentifier]]:
+        """Non-ignored jobs in `states`, oldest scheduled first, in one query (without their
+        transitions: the scheduler's sweeps look at many jobs and need only these fields)."""
+        query = (
+            self._with_identifiers()
+            .where(jobs.c.state.in_([s.value for s in states]), jobs.c.ignored.is_(False))
+            .order_by(jobs.c.scheduled_at, jobs.c.id)
+            .limit(limit)
+        )
+        rows = (await self._connection.execute(query)).mappings().all()
+        return [(_job_from_row(row, ()), self._identifier(row)) for row in rows]
 
     async def _transitions(self, job_id: int) -> tuple[JobStateTransition, ...]:
         rows = await self._connection.execute(
@@ -104,15 +126,7 @@ class SqlJobRepository:
 
     async def scheduled(self, limit: int = 500) -> list[tuple[JobInstance, JobIdentifier]]:
         """Scheduled, non-ignored jobs, oldest first (GoCD hands out the oldest first)."""
-        query = (
-            select(jobs.c.id)
-            .where(jobs.c.state == JobState.SCHEDULED.value, jobs.c.ignored.is_(False))
-            .order_by(jobs.c.scheduled_at, jobs.c.id)
-            .limit(limit)
-        )
-        ids = list((await self._connection.execute(query)).scalars())
-        found = [await self.get(job_id) for job_id in ids]
-        return [f for f in found if f is not None]
+        return await self.in_states((JobState.SCHEDULED,), limit)
 
     async def active_on_agent(self, agent_uuid: str) -> list[int]:
         query = select(jobs.c.id).where(
