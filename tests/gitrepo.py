@@ -1,4 +1,5 @@
-"""Real git repositories in temporary folders, with an identity (the machine has none)."""
+"""Real git repositories in temporary folders (the machine has no git identity, so commits get
+one through the environment), and GoCD YAML snippets to commit into them."""
 
 from __future__ import annotations
 
@@ -7,39 +8,71 @@ import subprocess
 from pathlib import Path
 
 GIT_ENV = {
-    **os.environ,
-    "GIT_AUTHOR_NAME": "Ann Author",
-    "GIT_AUTHOR_EMAIL": "ann@example.com",
-    "GIT_COMMITTER_NAME": "Ann Author",
-    "GIT_COMMITTER_EMAIL": "ann@example.com",
+    "GIT_AUTHOR_NAME": "Ada Lovelace",
+    "GIT_AUTHOR_EMAIL": "ada@example.com",
+    "GIT_COMMITTER_NAME": "Ada Lovelace",
+    "GIT_COMMITTER_EMAIL": "ada@example.com",
+    "GIT_CONFIG_NOSYSTEM": "1",
 }
 
 
-class Repo:
-    """A real git repository to commit to."""
-
-    def __init__(self, path: Path, branch: str = "main") -> None:
+class GitRepo:
+    def __init__(self, path: Path, branch: str = "master") -> None:
         self.path = path
-        self.git("init", "--quiet", "-b", branch, str(path), cwd=path.parent)
+        self.branch = branch
+        path.mkdir(parents=True, exist_ok=True)
+        self.git("init", "--quiet", "-b", branch)
 
     def git(self, *args: str, cwd: Path | None = None) -> str:
         return subprocess.run(
             ["git", *args],
             cwd=cwd or self.path,
-            env=GIT_ENV,
+            env={**os.environ, **GIT_ENV},
             check=True,
             capture_output=True,
             text=True,
         ).stdout.strip()
 
-    def commit(self, message: str, **files: str | None) -> str:
-        for name, text in files.items():
-            target = self.path / name.replace("__", "/")
+    def commit(
+        self, message: str, files: dict[str, str | None] | None = None, **named: str | None
+    ) -> str:
+        """Write (or delete, for None) files and commit them; returns the new revision.
+
+        Files come as a dict of paths, or as keywords where `__` stands for `/`."""
+        changes = dict(files or {})
+        changes.update({name.replace("__", "/"): text for name, text in named.items()})
+        for name, text in changes.items():
+            target = self.path / name
             if text is None:
                 target.unlink()
-            else:
-                target.parent.mkdir(parents=True, exist_ok=True)
-                target.write_text(text)
-        self.git("add", "-A")
+                continue
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text)
+        self.git("add", "--all")
         self.git("commit", "--quiet", "--allow-empty", "-m", message)
         return self.git("rev-parse", "HEAD")
+
+
+def pipeline_yaml(*names: str, group: str = "team", extra_stage: str = "") -> str:
+    """A GoCD YAML file defining `names`, each one stage with one exec job."""
+    lines = ["format_version: 10", "pipelines:"]
+    for name in names:
+        lines += [
+            f"  {name}:",
+            f"    group: {group}",
+            "    materials:",
+            "      code:",
+            "        git: https://example.com/code.git",
+            "    stages:",
+            "      - build:",
+            "          jobs:",
+            "            compile:",
+            "              tasks:",
+            "                - exec: {command: make, arguments: [all]}",
+        ]
+        if extra_stage:
+            lines.append(extra_stage)
+    return "\n".join(lines) + "\n"
+
+
+BROKEN_YAML = "format_version: 10\npipelines:\n  broken:\n    stages: [\n"

@@ -28,7 +28,7 @@ from pygocd.services.reactions import react
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
 from pygocd.web.app import create_app
-from tests.gitrepo import Repo
+from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.db
 
@@ -36,15 +36,15 @@ SECRET = "webhook-secret"
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Repo:
+def repo(tmp_path: Path) -> GitRepo:
     path = tmp_path / "app"
     path.mkdir()
-    return Repo(path)
+    return GitRepo(path, branch="main")
 
 
 @pytest.fixture
 async def wired(
-    services: Services, repo: Repo, tmp_path: Path
+    services: Services, repo: GitRepo, tmp_path: Path
 ) -> AsyncIterator[tuple[Services, GitMaterialConfig]]:
     material = GitMaterialConfig(url=str(repo.path), branch="main", name="app")
     pipeline = PipelineConfig(
@@ -89,7 +89,7 @@ async def counters(services: Services) -> list[int]:
 
 
 async def test_a_polled_commit_creates_an_instance_with_its_revision(
-    wired: tuple[Services, GitMaterialConfig], repo: Repo
+    wired: tuple[Services, GitMaterialConfig], repo: GitRepo
 ) -> None:
     services, material = wired
     assert services.materials is not None
@@ -102,11 +102,11 @@ async def test_a_polled_commit_creates_an_instance_with_its_revision(
     assert instance is not None
     assert instance.label == f"1-{first[:7]}"
     assert instance.build_cause.material_revisions[0].revision == first
-    assert instance.build_cause.message == "modified by Ann Author <ann@example.com>"
+    assert instance.build_cause.message == "modified by Ada Lovelace <ada@example.com>"
 
 
 async def test_a_webhook_triggers_without_waiting_for_a_poll(
-    wired: tuple[Services, GitMaterialConfig], repo: Repo, tmp_path: Path
+    wired: tuple[Services, GitMaterialConfig], repo: GitRepo, tmp_path: Path
 ) -> None:
     services, material = wired
     assert services.materials is not None

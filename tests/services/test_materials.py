@@ -17,16 +17,16 @@ from pygocd.domain.pipelines import PipelineConfig, PipelineGroup
 from pygocd.services.events import MATERIAL_UPDATED
 from pygocd.services.materials import Backoff, MaterialUpdateService, git_materials_of
 from tests.fakes import FakeClock
-from tests.gitrepo import Repo
+from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.db
 
 
 @pytest.fixture
-def repo(tmp_path: Path) -> Repo:
+def repo(tmp_path: Path) -> GitRepo:
     path = tmp_path / "repo"
     path.mkdir()
-    return Repo(path)
+    return GitRepo(path, branch="main")
 
 
 def config_of(*materials: MaterialConfig) -> CruiseConfig:
@@ -59,7 +59,7 @@ def service(
     )
 
 
-def git_material(repo: Repo, **kwargs: object) -> GitMaterialConfig:
+def git_material(repo: GitRepo, **kwargs: object) -> GitMaterialConfig:
     return GitMaterialConfig(url=str(repo.path), branch="main", **kwargs)  # type: ignore[arg-type]
 
 
@@ -70,7 +70,7 @@ async def recorded(uow: SqlUnitOfWorkFactory, fingerprint: str) -> list[str]:
 
 
 async def test_first_update_records_only_the_latest_revision(
-    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+    service: MaterialUpdateService, repo: GitRepo, uow: SqlUnitOfWorkFactory
 ) -> None:
     repo.commit("one", a="1")
     repo.commit("two", b="2")
@@ -86,7 +86,7 @@ async def test_first_update_records_only_the_latest_revision(
 
 
 async def test_later_updates_record_every_new_commit_oldest_first_with_files(
-    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+    service: MaterialUpdateService, repo: GitRepo, uow: SqlUnitOfWorkFactory
 ) -> None:
     first = repo.commit("one", a="1", gone="x")
     material = git_material(repo)
@@ -99,8 +99,8 @@ async def test_later_updates_record_every_new_commit_oldest_first_with_files(
     assert [m.revision for m in result.modifications] == [second, third]
     assert await recorded(uow, material.fingerprint) == [first, second, third]
     two = result.modifications[0]
-    assert two.user_name == "Ann Author <ann@example.com>"
-    assert two.email_address == "ann@example.com"
+    assert two.user_name == "Ada Lovelace <ada@example.com>"
+    assert two.email_address == "ada@example.com"
     assert two.comment == "two\n\nwith a body"
     assert {(f.file_name, f.action) for f in two.files} == {
         ("a", ModifiedAction.MODIFIED),
@@ -115,7 +115,7 @@ async def test_later_updates_record_every_new_commit_oldest_first_with_files(
 
 
 async def test_nothing_new_records_nothing_and_still_publishes(
-    service: MaterialUpdateService, repo: Repo, bus: MemoryBus
+    service: MaterialUpdateService, repo: GitRepo, bus: MemoryBus
 ) -> None:
     repo.commit("one", a="1")
     material = git_material(repo)
@@ -131,7 +131,7 @@ async def test_nothing_new_records_nothing_and_still_publishes(
 
 
 async def test_update_publishes_the_new_modification_ids(
-    service: MaterialUpdateService, repo: Repo, bus: MemoryBus
+    service: MaterialUpdateService, repo: GitRepo, bus: MemoryBus
 ) -> None:
     repo.commit("one", a="1")
     material = git_material(repo)
@@ -146,7 +146,7 @@ async def test_update_publishes_the_new_modification_ids(
 
 
 async def test_a_rewritten_history_records_the_new_head_only(
-    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+    service: MaterialUpdateService, repo: GitRepo, uow: SqlUnitOfWorkFactory
 ) -> None:
     repo.commit("one", a="1")
     repo.commit("two", a="2")
@@ -161,7 +161,7 @@ async def test_a_rewritten_history_records_the_new_head_only(
 
 
 async def test_shallow_clone_material_fetches_a_shallow_cache(
-    service: MaterialUpdateService, repo: Repo
+    service: MaterialUpdateService, repo: GitRepo
 ) -> None:
     for n in range(5):
         head = repo.commit(f"c{n}", a=str(n))
@@ -204,7 +204,7 @@ async def test_an_unreachable_repo_is_recorded_with_masked_credentials_and_backs
 
 
 async def test_a_bad_branch_is_an_error_and_a_later_success_clears_it(
-    service: MaterialUpdateService, repo: Repo, holder: Holder, clock: FakeClock
+    service: MaterialUpdateService, repo: GitRepo, holder: Holder, clock: FakeClock
 ) -> None:
     repo.commit("one", a="1")
     material = GitMaterialConfig(url=str(repo.path), branch="nope")
@@ -228,14 +228,14 @@ def test_backoff_is_gocd_exponential_and_capped() -> None:
 
 
 async def test_polling_updates_due_auto_update_materials_only(
-    service: MaterialUpdateService, repo: Repo, holder: Holder, clock: FakeClock
+    service: MaterialUpdateService, repo: GitRepo, holder: Holder, clock: FakeClock
 ) -> None:
     repo.commit("one", a="1")
     polled = git_material(repo)
     manual = GitMaterialConfig(url=str(repo.path), branch="main", auto_update=False, name="m")
     other = repo.path.parent / "other"
     other.mkdir()
-    Repo(other).commit("x", x="1")
+    GitRepo(other, branch="main").commit("x", x="1")
     not_polled = GitMaterialConfig(url=str(other), branch="main", auto_update=False)
     holder.config = config_of(polled, manual, not_polled, SvnMaterialConfig(url="svn://x"))
 
@@ -257,7 +257,7 @@ def test_a_material_shared_by_pipelines_polls_if_any_says_so(tmp_path: Path) -> 
 
 
 async def test_updates_of_one_material_never_overlap(
-    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+    service: MaterialUpdateService, repo: GitRepo, uow: SqlUnitOfWorkFactory
 ) -> None:
     repo.commit("one", a="1")
     material = git_material(repo)
@@ -283,7 +283,7 @@ async def test_matching_compares_urls_without_credentials_and_branches(
 
 
 async def test_close_lets_running_updates_finish(
-    service: MaterialUpdateService, repo: Repo, uow: SqlUnitOfWorkFactory
+    service: MaterialUpdateService, repo: GitRepo, uow: SqlUnitOfWorkFactory
 ) -> None:
     repo.commit("one", a="1")
     material = git_material(repo)
@@ -295,7 +295,7 @@ async def test_close_lets_running_updates_finish(
 
 
 async def test_polling_loop_updates_due_materials_and_stops(
-    service: MaterialUpdateService, repo: Repo, holder: Holder, bus: MemoryBus
+    service: MaterialUpdateService, repo: GitRepo, holder: Holder, bus: MemoryBus
 ) -> None:
     from pygocd.scheduler.material_polling import material_poller
 

@@ -14,7 +14,7 @@ from pygocd.services.materials import MaterialUpdateService
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
 from pygocd.web.app import create_app
-from tests.services.test_materials import Repo
+from tests.gitrepo import GitRepo
 from tests.web.api.test_webhooks_api import save_pipelines
 
 pytestmark = pytest.mark.db
@@ -25,10 +25,10 @@ V2 = {"Accept": "application/vnd.go.cd.v2+json"}
 @pytest.fixture
 async def setup(
     services: Services, settings: Settings, tmp_path: Path
-) -> AsyncIterator[tuple[httpx.AsyncClient, MaterialUpdateService, Repo, GitMaterialConfig]]:
+) -> AsyncIterator[tuple[httpx.AsyncClient, MaterialUpdateService, GitRepo, GitMaterialConfig]]:
     path = tmp_path / "repo"
     path.mkdir()
-    repo = Repo(path)
+    repo = GitRepo(path, branch="main")
     repo.commit("first", a="1")
     material = GitMaterialConfig(url=str(repo.path), branch="main")
     secret = GitMaterialConfig(url="https://bob:s3cret@example.com/x.git", branch="dev")
@@ -44,7 +44,7 @@ async def setup(
 
 
 async def test_config_materials_lists_each_material_once_with_credentials_masked(
-    setup: tuple[httpx.AsyncClient, MaterialUpdateService, Repo, GitMaterialConfig],
+    setup: tuple[httpx.AsyncClient, MaterialUpdateService, GitRepo, GitMaterialConfig],
 ) -> None:
     client, _materials, _repo, material = setup
     response = await client.get("/go/api/config/materials", headers=V2)
@@ -61,7 +61,7 @@ async def test_config_materials_lists_each_material_once_with_credentials_masked
 
 
 async def test_modifications_newest_first_in_pages_of_ten(
-    setup: tuple[httpx.AsyncClient, MaterialUpdateService, Repo, GitMaterialConfig],
+    setup: tuple[httpx.AsyncClient, MaterialUpdateService, GitRepo, GitMaterialConfig],
 ) -> None:
     client, materials, repo, material = setup
     await materials.update(material)
@@ -76,8 +76,8 @@ async def test_modifications_newest_first_in_pages_of_ten(
     assert [m["revision"] for m in shown] == revisions[::-1][:10]
     newest = shown[0]
     assert newest["comment"] == "change 10"
-    assert newest["user_name"] == "Ann Author <ann@example.com>"
-    assert newest["email_address"] == "ann@example.com"
+    assert newest["user_name"] == "Ada Lovelace <ada@example.com>"
+    assert newest["email_address"] == "ada@example.com"
     assert isinstance(newest["modified_time"], int)
     assert isinstance(newest["id"], int)
 
@@ -91,7 +91,7 @@ async def test_modifications_newest_first_in_pages_of_ten(
 
 
 async def test_modifications_of_an_unknown_material_is_404_and_accept_is_required(
-    setup: tuple[httpx.AsyncClient, MaterialUpdateService, Repo, GitMaterialConfig],
+    setup: tuple[httpx.AsyncClient, MaterialUpdateService, GitRepo, GitMaterialConfig],
 ) -> None:
     client, _materials, _repo, material = setup
     unknown = await client.get("/go/api/materials/abc/modifications", headers=V2)

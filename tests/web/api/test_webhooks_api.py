@@ -23,7 +23,7 @@ from pygocd.services.materials import MaterialUpdateService
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
 from pygocd.web.app import create_app
-from tests.services.test_materials import Repo
+from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.db
 
@@ -36,7 +36,7 @@ class Api:
     client: httpx.AsyncClient
     materials: MaterialUpdateService
     services: Services
-    repo: Repo
+    repo: GitRepo
     material: GitMaterialConfig  # a material on `repo`, polled
     github: GitMaterialConfig  # a material spelled as GitHub's URL, branch main
 
@@ -60,7 +60,7 @@ async def save_pipelines(services: Services, *materials: GitMaterialConfig) -> N
 async def api(services: Services, settings: Settings, tmp_path: Path) -> AsyncIterator[Api]:
     repo_path = tmp_path / "repo"
     repo_path.mkdir()
-    repo = Repo(repo_path)
+    repo = GitRepo(repo_path, branch="main")
     repo.commit("one", a="1")
     material = GitMaterialConfig(url=str(repo.path), branch="main")
     # GitHub's spelling, but fetched from the local repo: the webhook matches on the URL
