@@ -205,6 +205,10 @@ class RunHistoryRepository(Protocol):
 
     async def breakers(self, pipeline_ids: Collection[int]) -> dict[int, list[str]]: ...
 
+    async def version(self) -> tuple[int, int]:
+        """A value that changes whenever any run changes (for caching CCTray)."""
+        ...
+
     async def modifications_between(
         self, fingerprint: str, after_id: int, upto_id: int
     ) -> list[Modification]: ...

@@ -11,6 +11,7 @@ with a fixed number of queries, which gives the same answer without the cache's 
 from __future__ import annotations
 
 import enum
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -106,6 +107,13 @@ def _completed_at(job: JobInstance) -> datetime:
     return job.transitions[-1].changed_at if job.transitions else PLACEHOLDER_BUILD_TIME
 
 
+_SAFE_SEGMENT = re.compile(r"[A-Za-z0-9_.~-]+")
+
+
+def _segment(text: str) -> str:
+    return text if _SAFE_SEGMENT.fullmatch(text) else quote(text, safe="")
+
+
 def job_web_path(identifier: JobIdentifier) -> str:
     parts = [
         identifier.pipeline_name,
@@ -114,12 +122,12 @@ def job_web_path(identifier: JobIdentifier) -> str:
         str(identifier.stage_counter),
         identifier.job_name,
     ]
-    return "/go/tab/build/detail/" + "/".join(quote(p, safe="") for p in parts)
+    return "/go/tab/build/detail/" + "/".join(_segment(p) for p in parts)
 
 
 def stage_web_path(run: StageRun) -> str:
     parts = [run.pipeline_name, str(run.pipeline_counter), run.stage.name, str(run.stage.counter)]
-    return "/go/pipelines/" + "/".join(quote(p, safe="") for p in parts)
+    return "/go/pipelines/" + "/".join(_segment(p) for p in parts)
 
 
 class RunHistoryService:
@@ -255,6 +263,13 @@ class RunHistoryService:
             return await uow.jobs.scheduled()
 
     # -- CCTray ---------------------------------------------------------------------------
+
+    async def cctray_version(self) -> tuple[CruiseConfig, int, int]:
+        """Changes whenever `cctray()` may answer differently: the config snapshot (swapped
+        as a whole on every change) and any run."""
+        async with self._uow(read_only=True) as uow:
+            transitions, stages = await uow.history.version()
+        return self._config.current, transitions, stages
 
     async def cctray(self) -> list[CcTrayProject]:
         config = self._config.current

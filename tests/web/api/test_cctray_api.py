@@ -132,3 +132,17 @@ async def test_scheduled_jobs_feed(client: httpx.AsyncClient, config: Services) 
     assert job.findtext("buildLocator") == "up42/1/build/1/compile"
     links = {link.get("rel"): link.get("href") for link in job.findall("link")}
     assert links["alternate"] == f"{BASE}/go/tab/build/detail/up42/1/build/1/compile"
+
+
+async def test_the_cached_document_follows_every_change(
+    client: httpx.AsyncClient, config: Services
+) -> None:
+    started = await b.trigger(config, "fresh")
+    first = await client.get("/go/cctray.xml")
+    assert (await client.get("/go/cctray.xml")).headers["etag"] == first.headers["etag"]
+    await b.finish_job(config, started.stages[0].jobs[0].id)
+    finished = await client.get("/go/cctray.xml")
+    assert finished.headers["etag"] != first.headers["etag"]
+    assert 'activity="Sleeping"' in finished.text
+    await b.save(config, b.pipeline("other"))
+    assert (await client.get("/go/cctray.xml")).text.count("<Project ") == 0

@@ -119,6 +119,16 @@ class SqlRunHistoryRepository:
         rows, older, newer = await self._page(query, jobs.c.id, page_size, after, before)
         return await self._jobs_with_identifiers(rows), older, newer
 
+    async def version(self) -> tuple[int, int]:
+        """Changes whenever a run changes: (newest job transition id, newest stage id). Every
+        job or stage state change writes a transition row; new stage runs add a stage row."""
+        query = select(
+            select(func.max(job_state_transitions.c.id)).scalar_subquery(),
+            select(func.max(stages.c.id)).scalar_subquery(),
+        )
+        row = (await self._connection.execute(query)).one()
+        return int(row[0] or 0), int(row[1] or 0)
+
     # -- CCTray ---------------------------------------------------------------------------
 
     async def current_stage_runs(self, names: Collection[str] | None = None) -> list[StageRun]:
@@ -137,25 +147,17 @@ class SqlRunHistoryRepository:
     async def last_completed_stage_runs(
         self, names: Collection[str] | None = None
     ) -> list[StageRun]:
-        """The most recently completed run of every stage (without jobs)."""
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=(pipelines.c.name_key, stages.c.name_key),
-                order_by=(stages.c.last_transitioned_at.desc(), stages.c.id.desc()),
-            )
-            .label("rank")
-        )
-        inner = (
-            select(stages.c.id, rank)
+        """The most recently completed run of every stage (without jobs). GoCD never runs a
+        stage in two instances at once, so the newest completed row is the last to complete."""
+        newest = (
+            select(func.max(stages.c.id))
             .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
             .where(stages.c.state.in_(COMPLETED_STAGE_STATES))
+            .group_by(pipelines.c.name_key, stages.c.name_key)
         )
         if names is not None:
-            inner = inner.where(pipelines.c.name_key.in_([p.lower() for p in names]))
-        ranked = inner.subquery()
-        firsts = select(ranked.c.id).where(ranked.c.rank == 1)
-        query = self._stage_query().where(stages.c.id.in_(firsts.scalar_subquery()))
+            newest = newest.where(pipelines.c.name_key.in_([p.lower() for p in names]))
+        query = self._stage_query().where(stages.c.id.in_(newest.scalar_subquery()))
         rows = (await self._connection.execute(query)).mappings().all()
         return [
             StageRun(
@@ -172,24 +174,15 @@ class SqlRunHistoryRepository:
         self, names: Collection[str] | None = None
     ) -> list[tuple[JobInstance, JobIdentifier]]:
         """The most recent Completed run of every job name of every stage, with transitions."""
-        rank = (
-            func.row_number()
-            .over(
-                partition_by=(pipelines.c.name_key, stages.c.name_key, jobs.c.name),
-                order_by=jobs.c.id.desc(),
-            )
-            .label("rank")
-        )
-        inner = (
-            select(jobs.c.id, rank)
+        newest = (
+            select(func.max(jobs.c.id))
             .join(stages, stages.c.id == jobs.c.stage_id)
             .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
             .where(jobs.c.state == JobState.COMPLETED.value, jobs.c.ignored.is_(False))
+            .group_by(pipelines.c.name_key, stages.c.name_key, jobs.c.name)
         )
         if names is not None:
-            inner = inner.where(pipelines.c.name_key.in_([p.lower() for p in names]))
-        ranked = inner.subquery()
-        firsts = select(ranked.c.id).where(ranked.c.rank == 1)
+            newest = newest.where(pipelines.c.name_key.in_([p.lower() for p in names]))
         query = (
             select(
                 jobs,
@@ -201,7 +194,7 @@ class SqlRunHistoryRepository:
             )
             .join(stages, stages.c.id == jobs.c.stage_id)
             .join(pipelines, pipelines.c.id == stages.c.pipeline_id)
-            .where(jobs.c.id.in_(firsts.scalar_subquery()))
+            .where(jobs.c.id.in_(newest.scalar_subquery()))
         )
         rows = list((await self._connection.execute(query)).mappings().all())
         return await self._jobs_with_identifiers(rows)
@@ -291,6 +284,8 @@ class SqlRunHistoryRepository:
         return found
 
     async def _stage_runs(self, rows: Sequence[RowMapping]) -> list[StageRun]:
+        """Stage runs with their non-ignored jobs; job transitions are not loaded (history
+        summaries and CCTray's stage entries do not show them)."""
         stage_ids = [r["id"] for r in rows]
         jobs_by_stage: dict[int, list[JobInstance]] = defaultdict(list)
         if stage_ids:
@@ -305,11 +300,8 @@ class SqlRunHistoryRepository:
                 .mappings()
                 .all()
             )
-            transitions = await self._transitions(job_state_transitions.c.stage_id, stage_ids)
             for j in job_rows:
-                jobs_by_stage[j["stage_id"]].append(
-                    _job_from_row(j, tuple(transitions.get(j["id"], ())))
-                )
+                jobs_by_stage[j["stage_id"]].append(_job_from_row(j, ()))
         return [
             StageRun(
                 r["pipeline_name"],

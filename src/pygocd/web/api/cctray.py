@@ -22,7 +22,16 @@ XML = "application/xml;charset=utf-8"
     summary="CCTray: one project per stage and per job that has run",
 )
 async def cctray(request: Request) -> Response:
-    projects = await history_service(request).cctray()
-    body = cctray_xml(projects, base_url(request)).encode("utf-8")
-    etag = hashlib.sha256(body).hexdigest()
+    """Monitors poll this every few seconds; between two run or config changes the document
+    is served from a cache keyed by the database's change marker (safe across processes,
+    since the key is read from the shared database on every request)."""
+    service = history_service(request)
+    base = base_url(request)
+    key = (base, *await service.cctray_version())
+    cached = getattr(request.app.state, "cctray_cache", None)
+    if cached is None or cached[0] != key:
+        body = cctray_xml(await service.cctray(), base).encode("utf-8")
+        cached = (key, body, hashlib.sha256(body).hexdigest())
+        request.app.state.cctray_cache = cached
+    _, body, etag = cached
     return Response(body, headers={"content-type": XML, "ETag": f'"{etag}"'})

@@ -4,7 +4,6 @@ model (`pygocd.services.dashboard`) in GoCD's JSON, with an ETag and 304 on `If-
 from __future__ import annotations
 
 import hashlib
-import json
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,9 +21,9 @@ from pygocd.services.dashboard import (
 from pygocd.web.api.config_repos import unquote_etag
 from pygocd.web.api.pipelines import base_url, services
 from pygocd.web.api.representers_runs import epoch_ms, iso
-from pygocd.web.api.versioning import accepts, versioned_response
+from pygocd.web.api.versioning import accepts, compact_response
 
-Response4 = versioned_response(4)
+Response4 = compact_response(4)
 DOC = "https://api.gocd.org/current/#dashboard"
 
 router = APIRouter(tags=["dashboard"], dependencies=[accepts(4)])
@@ -142,9 +141,9 @@ def dashboard_json(dashboard: Dashboard, base: str) -> Json:
 async def dashboard(request: Request) -> Response:
     s = services(request)
     model = await DashboardService(s.uow, s.config.current).dashboard()
-    body = dashboard_json(model, base_url(request))
-    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
-    etag = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    response = Response4(dashboard_json(model, base_url(request)))
+    etag = hashlib.sha256(response.body).hexdigest()
     if unquote_etag(request.headers.get("if-none-match")) == etag:
         return Response(status_code=304, headers={"ETag": f'"{etag}"'})
-    return Response4(body, headers={"ETag": f'"{etag}"'})
+    response.headers["ETag"] = f'"{etag}"'
+    return response

@@ -8,6 +8,7 @@ stage `counter` is a string in instances and history, a number in the stage v3 i
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -358,8 +359,13 @@ def cctray_xml(projects: list[CcTrayProject], base: str) -> str:
     return "\n".join(lines)
 
 
+_PLAIN = re.compile(r"[^&<>\"\r\n\t]*")
+
+
 def _attr(value: str) -> str:
     """A double-quoted XML attribute value, escaped as JDOM does."""
+    if _PLAIN.fullmatch(value):
+        return f'"{value}"'
     escaped = quoteattr(value, {"\r": "&#xD;", "\n": "&#xA;", "\t": "&#x9;"})
     if escaped.startswith("'"):  # quoteattr switches quotes when the value has `"`
         escaped = '"' + escaped[1:-1].replace('"', "&quot;") + '"'
