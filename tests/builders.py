@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from pygocd.domain.config import CruiseConfig
 from pygocd.domain.materials import GitMaterialConfig, MaterialConfig
-from pygocd.domain.modifications import Modification
+from pygocd.domain.modifications import Modification, ModifiedAction, ModifiedFile
 from pygocd.domain.pipelines import (
     Approval,
     ApprovalType,
@@ -68,8 +68,9 @@ async def commit(
     revision: str = "abc123",
     user: str = "alice <alice@example.com>",
     comment: str = "a change",
+    files: tuple[str, ...] = (),
 ) -> Modification:
-    """Record one new modification of a material, as a poll would."""
+    """Record one new modification of a material (touching `files`), as a poll would."""
     material = material or git()
     async with services.uow() as uow:
         material_id = await uow.materials.ensure(material)
@@ -82,6 +83,7 @@ async def commit(
                     user_name=user,
                     email_address="alice@example.com",
                     comment=comment,
+                    files=tuple(ModifiedFile(f, ModifiedAction.MODIFIED) for f in files),
                 )
             ],
         )

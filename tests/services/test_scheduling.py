@@ -7,21 +7,17 @@ will, so every rule is exercised through the same code path.
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
 
 import pytest
 
-from pygocd.domain.config import CruiseConfig
 from pygocd.domain.errors import Conflict, Invalid, NotFound
 from pygocd.domain.materials import DependencyMaterialConfig, GitMaterialConfig
-from pygocd.domain.modifications import Modification, ModifiedAction, ModifiedFile
 from pygocd.domain.pipelines import (
     Approval,
     ApprovalType,
     JobConfig,
     LockBehavior,
     PipelineConfig,
-    PipelineGroup,
     StageConfig,
 )
 from pygocd.domain.runs import BuildCauseType, PipelineInstance
@@ -34,6 +30,8 @@ from pygocd.services.reactions import handle
 from pygocd.services.registry import Services
 from pygocd.services.scheduling import SchedulingService, TriggerOptions
 from pygocd.services.stages import RerunError, StageService
+from tests.builders import commit, save
+from tests.builders import instance as load
 
 pytestmark = pytest.mark.db
 
@@ -64,35 +62,6 @@ def pipeline(name: str = "app", *stages: StageConfig, **kw: object) -> PipelineC
     )
 
 
-async def configure(services: Services, *pipelines: PipelineConfig) -> None:
-    await services.config.save(
-        CruiseConfig(groups=(PipelineGroup("main", pipelines),)),
-        expected_md5=services.config.current.md5,
-        author="test",
-        message="pipelines",
-    )
-
-
-async def commit_to(
-    services: Services, material: GitMaterialConfig, revision: str, *files: str
-) -> None:
-    async with services.uow() as uow:
-        material_id = await uow.materials.ensure(material)
-        await uow.materials.add_modifications(
-            material_id,
-            [
-                Modification(
-                    revision,
-                    datetime(2026, 3, 1, tzinfo=UTC),
-                    user_name="Ann <ann@example.com>",
-                    comment=f"commit {revision}",
-                    files=tuple(ModifiedFile(f, ModifiedAction.MODIFIED) for f in files),
-                )
-            ],
-        )
-        await uow.commit()
-
-
 def sched(services: Services) -> SchedulingService:
     assert services.scheduling is not None
     return services.scheduling
@@ -106,13 +75,6 @@ def stages_of(services: Services) -> StageService:
 def jobs_of(services: Services) -> JobService:
     assert services.jobs is not None
     return services.jobs
-
-
-async def load(services: Services, name: str, counter: int) -> PipelineInstance:
-    async with services.uow(read_only=True) as uow:
-        found = await uow.pipeline_instances.find(name, counter)
-    assert found is not None
-    return found
 
 
 async def finish(
@@ -138,8 +100,8 @@ async def finish(
 @pytest.fixture
 async def app_pipeline(services: Services) -> PipelineConfig:
     config = pipeline()
-    await configure(services, config)
-    await commit_to(services, REPO, "r1")
+    await save(services, config)
+    await commit(services, REPO, "r1")
     return config
 
 
@@ -177,7 +139,7 @@ async def test_unknown_pipeline_material_or_variable_is_refused(
 
 
 async def test_a_pinned_revision_is_used(services: Services, app_pipeline: PipelineConfig) -> None:
-    await commit_to(services, REPO, "r2")
+    await commit(services, REPO, "r2")
     pinned = TriggerOptions(revisions={REPO.fingerprint: "r1"})
     instance = await sched(services).trigger_manual("app", options=pinned)
     assert instance.build_cause.material_revisions[0].revision == "r1"
@@ -208,7 +170,7 @@ async def test_passing_stage_schedules_the_next_and_the_pipeline_passes(
 async def test_a_failing_job_fails_the_stage_and_stops_the_pipeline(
     services: Services, app_pipeline: PipelineConfig
 ) -> None:
-    await configure(services, pipeline("app", stage("build", "a", "b"), stage("test")))
+    await save(services, pipeline("app", stage("build", "a", "b"), stage("test")))
     instance = await sched(services).trigger_manual("app")
     first, second = instance.stages[0].jobs
     assert first.id is not None
@@ -246,8 +208,8 @@ async def test_a_job_goes_to_exactly_one_of_many_agents(
 
 
 async def test_manual_gate_waits_for_an_approval(services: Services) -> None:
-    await configure(services, pipeline("app", stage("build"), stage("deploy", manual=True)))
-    await commit_to(services, REPO, "r1")
+    await save(services, pipeline("app", stage("build"), stage("deploy", manual=True)))
+    await commit(services, REPO, "r1")
     await sched(services).trigger_manual("app")
     await finish(services, "app", 1, "build")
     assert [s.name for s in (await load(services, "app", 1)).stages] == ["build"]
@@ -257,11 +219,11 @@ async def test_manual_gate_waits_for_an_approval(services: Services) -> None:
 
 
 async def test_allow_only_on_success_refuses_after_a_failure(services: Services) -> None:
-    await configure(
+    await save(
         services,
         pipeline("app", stage("build"), stage("deploy", manual=True, only_on_success=True)),
     )
-    await commit_to(services, REPO, "r1")
+    await commit(services, REPO, "r1")
     await sched(services).trigger_manual("app")
     await finish(services, "app", 1, "build", JobResult.FAILED)
     with pytest.raises(
@@ -271,10 +233,10 @@ async def test_allow_only_on_success_refuses_after_a_failure(services: Services)
 
 
 async def test_a_stage_whose_previous_stage_never_ran_cannot_run(services: Services) -> None:
-    await configure(
+    await save(
         services, pipeline("app", stage("build"), stage("test", manual=True), stage("deploy"))
     )
-    await commit_to(services, REPO, "r1")
+    await commit(services, REPO, "r1")
     await sched(services).trigger_manual("app")
     await finish(services, "app", 1, "build")
     with pytest.raises(RerunError, match="because its previous stage has not been run"):
@@ -342,8 +304,8 @@ async def test_pause_stops_the_next_stage_from_starting(
 async def test_a_locked_pipeline_runs_one_instance_at_a_time(
     services: Services, behavior: LockBehavior
 ) -> None:
-    await configure(services, pipeline("app", lock_behavior=behavior))
-    await commit_to(services, REPO, "r1")
+    await save(services, pipeline("app", lock_behavior=behavior))
+    await commit(services, REPO, "r1")
     await sched(services).trigger_manual("app")
     await finish(services, "app", 1, "build")
     with pytest.raises(Conflict, match="is locked as another instance"):
@@ -353,8 +315,8 @@ async def test_a_locked_pipeline_runs_one_instance_at_a_time(
 
 
 async def test_lock_on_failure_keeps_the_lock_until_unlocked(services: Services) -> None:
-    await configure(services, pipeline("app", lock_behavior=LockBehavior.LOCK_ON_FAILURE))
-    await commit_to(services, REPO, "r1")
+    await save(services, pipeline("app", lock_behavior=LockBehavior.LOCK_ON_FAILURE))
+    await commit(services, REPO, "r1")
     await sched(services).trigger_manual("app")
     await finish(services, "app", 1, "build", JobResult.FAILED)
     with pytest.raises(Conflict, match="is locked"):
@@ -366,8 +328,8 @@ async def test_lock_on_failure_keeps_the_lock_until_unlocked(services: Services)
 
 
 async def test_unlock_when_finished_unlocks_after_a_failure(services: Services) -> None:
-    await configure(services, pipeline("app", lock_behavior=LockBehavior.UNLOCK_WHEN_FINISHED))
-    await commit_to(services, REPO, "r1")
+    await save(services, pipeline("app", lock_behavior=LockBehavior.UNLOCK_WHEN_FINISHED))
+    await commit(services, REPO, "r1")
     await sched(services).trigger_manual("app")
     await finish(services, "app", 1, "build", JobResult.FAILED)
     assert (await sched(services).trigger_manual("app")).counter == 2
@@ -378,7 +340,7 @@ async def test_unlock_refusals(services: Services, app_pipeline: PipelineConfig)
         await stages_of(services).unlock("app")
     with pytest.raises(NotFound, match="pipeline name nope is incorrect"):
         await stages_of(services).unlock("nope")
-    await configure(services, pipeline("app", lock_behavior=LockBehavior.LOCK_ON_FAILURE))
+    await save(services, pipeline("app", lock_behavior=LockBehavior.LOCK_ON_FAILURE))
     await sched(services).trigger_manual("app")
     with pytest.raises(Conflict, match="currently running"):
         await stages_of(services).unlock("app")
@@ -420,8 +382,8 @@ async def test_rerun_stage_gets_a_new_counter(
 
 
 async def test_rerun_failed_jobs_copies_the_passed_ones(services: Services) -> None:
-    await configure(services, pipeline("app", stage("build", "good", "bad")))
-    await commit_to(services, REPO, "r1")
+    await save(services, pipeline("app", stage("build", "good", "bad")))
+    await commit(services, REPO, "r1")
     instance = await sched(services).trigger_manual("app")
     good, bad = instance.stages[0].jobs
     for j, result in ((good, JobResult.PASSED), (bad, JobResult.FAILED)):
@@ -444,8 +406,8 @@ async def test_rerun_failed_jobs_copies_the_passed_ones(services: Services) -> N
 
 
 async def test_rerun_selected_jobs_and_its_refusals(services: Services) -> None:
-    await configure(services, pipeline("app", stage("build", "a", "b")))
-    await commit_to(services, REPO, "r1")
+    await save(services, pipeline("app", stage("build", "a", "b")))
+    await commit(services, REPO, "r1")
     await sched(services).trigger_manual("app")
     await finish(services, "app", 1, "build")
     with pytest.raises(RerunError, match="There are no failed jobs"):
@@ -467,20 +429,20 @@ async def test_a_material_change_triggers_automatically(
     [instance] = await sched(services).on_material_updated(REPO.fingerprint)
     assert instance.build_cause.type is BuildCauseType.MODIFICATION
     assert instance.build_cause.approver == "changes"
-    assert instance.build_cause.message == "modified by Ann <ann@example.com>"
+    assert instance.build_cause.message == "modified by alice <alice@example.com>"
     # Nothing new: no second instance.
     await finish(services, "app", 1, "build")
     await finish(services, "app", 1, "test")
     assert await sched(services).on_material_updated(REPO.fingerprint) == []
-    await commit_to(services, REPO, "r2")
+    await commit(services, REPO, "r2")
     [second] = await sched(services).on_material_updated(REPO.fingerprint)
     assert second.counter == 2
     assert second.build_cause.material_revisions[0].revision == "r2"
 
 
 async def test_a_manual_first_stage_is_never_auto_triggered(services: Services) -> None:
-    await configure(services, pipeline("app", stage("build", manual=True)))
-    await commit_to(services, REPO, "r1")
+    await save(services, pipeline("app", stage("build", manual=True)))
+    await commit(services, REPO, "r1")
     assert await sched(services).on_material_updated(REPO.fingerprint) == []
     assert (await sched(services).trigger_manual("app")).counter == 1
 
@@ -489,7 +451,7 @@ async def test_an_auto_trigger_blocked_by_a_running_first_stage_runs_later(
     services: Services, app_pipeline: PipelineConfig
 ) -> None:
     await sched(services).trigger_manual("app")
-    await commit_to(services, REPO, "r2")
+    await commit(services, REPO, "r2")
     assert await sched(services).on_material_updated(REPO.fingerprint) == []
     assert "app" in sched(services).blocked
     await finish(services, "app", 1, "build")
@@ -506,8 +468,8 @@ async def test_an_upstream_pass_triggers_the_downstream_pipeline(services: Servi
         materials=(DependencyMaterialConfig(pipeline="up", stage="build"),),
         label_template="${up}-${COUNT}",
     )
-    await configure(services, upstream, downstream)
-    await commit_to(services, REPO, "r1")
+    await save(services, upstream, downstream)
+    await commit(services, REPO, "r1")
     await sched(services).trigger_manual("up")
     async with services.bus.subscribe(MATERIAL_UPDATED) as events:
         await finish(services, "up", 1, "build")
@@ -524,8 +486,8 @@ async def test_ignore_for_scheduling_does_not_trigger(services: Services) -> Non
     upstream = pipeline("up", stage("build"))
     dependency = DependencyMaterialConfig(pipeline="up", stage="build", ignore_for_scheduling=True)
     downstream = pipeline("down", stage("deploy"), materials=(dependency,))
-    await configure(services, upstream, downstream)
-    await commit_to(services, REPO, "r1")
+    await save(services, upstream, downstream)
+    await commit(services, REPO, "r1")
     await sched(services).trigger_manual("up")
     await finish(services, "up", 1, "build")
     assert await sched(services).on_material_updated(dependency.fingerprint) == []
@@ -607,8 +569,8 @@ async def test_a_diamond_runs_only_with_consistent_revisions(services: Services)
             DependencyMaterialConfig(pipeline="right", stage="build"),
         ),
     )
-    await configure(services, left, right, join)
-    await commit_to(services, REPO, "r1")
+    await save(services, left, right, join)
+    await commit(services, REPO, "r1")
     assert len(await sched(services).on_material_updated(REPO.fingerprint)) == 2
     await finish_and_react(services, "left", 1, "build")
     assert await counters(services, "join") == []  # right has not passed yet
@@ -616,7 +578,7 @@ async def test_a_diamond_runs_only_with_consistent_revisions(services: Services)
     assert await counters(services, "join") == [1]
     await finish(services, "join", 1, "deploy")
 
-    await commit_to(services, REPO, "r2")
+    await commit(services, REPO, "r2")
     assert len(await sched(services).on_material_updated(REPO.fingerprint)) == 2
     await finish_and_react(services, "left", 2, "build")
     # left#2 (r2) and right#1 (r1) disagree on the repo: join waits rather than mix them.
@@ -637,10 +599,8 @@ async def test_a_pipeline_timer_fires_with_the_clock(services: Services) -> None
 
     clock = services.clock
     assert isinstance(clock, FakeClock)
-    await configure(
-        services, pipeline("nightly", timer=Timer("0 0 * ? * *", only_on_changes=False))
-    )
-    await commit_to(services, REPO, "r1")
+    await save(services, pipeline("nightly", timer=Timer("0 0 * ? * *", only_on_changes=False)))
+    await commit(services, REPO, "r1")
     timers = TimerService(services.config, sched(services), clock)
     assert await timers.fire_due() == []  # first look only learns the next fire time
     clock.advance(30 * 60)
@@ -655,7 +615,7 @@ async def test_an_invalid_timer_is_ignored(services: Services) -> None:
     from pygocd.domain.pipelines import Timer
     from pygocd.services.timers import TimerService
 
-    await configure(services, pipeline("bad", timer=Timer("not cron")))
+    await save(services, pipeline("bad", timer=Timer("not cron")))
     timers = TimerService(services.config, sched(services), services.clock)
     assert timers.due(services.clock.now()) == []
 
@@ -666,14 +626,22 @@ async def test_a_change_only_to_ignored_paths_does_not_trigger(services: Service
     filtered = GitMaterialConfig(
         url="https://example.com/app.git", name="app", filter=MaterialFilter(ignore=("docs/**/*",))
     )
-    await configure(services, pipeline("app", materials=(filtered,)))
-    await commit_to(services, filtered, "r1", "src/main.py")
+    await save(services, pipeline("app", materials=(filtered,)))
+    await commit(services, filtered, "r1", files=("src/main.py",))
     [first] = await sched(services).on_material_updated(filtered.fingerprint)
     await finish(services, "app", 1, "build")
     await finish(services, "app", 1, "test")
-    await commit_to(services, filtered, "r2", "docs/guide/intro.md")
+    await commit(services, filtered, "r2", files=("docs/guide/intro.md",))
     assert await sched(services).on_material_updated(filtered.fingerprint) == []
-    await commit_to(services, filtered, "r3", "docs/guide/more.md", "src/main.py")
+    await commit(
+        services,
+        filtered,
+        "r3",
+        files=(
+            "docs/guide/more.md",
+            "src/main.py",
+        ),
+    )
     [second] = await sched(services).on_material_updated(filtered.fingerprint)
     assert second.counter == first.counter + 1
     assert [m.revision for m in second.build_cause.material_revisions[0].modifications] == [
