@@ -199,7 +199,15 @@ class WorkBuilder:
         current = self._config.current
         identifier = context.identifier
         env.set("GO_SERVER_URL", server_url)
-        env.set("GO_PIPELINE_GROUP_NAME", context.pipeline.group)
+        group = next(
+            (
+                g.name
+                for g in current.groups
+                if any(p.name.lower() == context.pipeline.name.lower() for p in g.pipelines)
+            ),
+            context.pipeline.group,
+        )
+        env.set("GO_PIPELINE_GROUP_NAME", group)
         environment = current.environment_of(context.pipeline.name)
         if environment is not None:
             env.set("GO_ENVIRONMENT_NAME", environment.name)
