@@ -648,3 +648,24 @@ async def test_a_change_only_to_ignored_paths_does_not_trigger(services: Service
         "r3",
         "r2",
     ]
+
+
+async def test_a_manual_trigger_is_not_overtaken_by_the_update_it_starts(
+    services: Services,
+) -> None:
+    """Updating materials before a manual trigger finds a new commit; the automatic trigger
+    that commit causes must not take the run from the manual one."""
+    await save(services, pipeline())
+
+    async def update_material(material: object) -> object:
+        await commit(services, REPO, "r9")
+        # What the reaction loop does when the update publishes its new modification:
+        assert await scheduling.trigger_automatic("app") is None
+        return None
+
+    scheduling = SchedulingService(
+        services.uow, services.clock, services.bus, services.config, update_material
+    )
+    instance = await scheduling.trigger_manual("app", username="ann")
+    assert instance.build_cause.type is BuildCauseType.MANUAL_FORCED
+    assert instance.build_cause.material_revisions[0].revision == "r9"

@@ -202,6 +202,10 @@ class SchedulingService:
         pipeline = self._config.current.find_pipeline(name)
         if pipeline is None or not pipeline.stages or is_first_stage_manual(pipeline):
             return None
+        if pipeline.name.lower() in self._triggering:
+            # A manual trigger is updating this pipeline's materials right now and will build
+            # with what the update finds: GoCD's forced cause outranks an automatic one.
+            return None
         async with self._uow() as uow:
             state = await uow.pipeline_instances.state(pipeline.name)
             active = await uow.pipeline_instances.active_stages(pipeline.name)
