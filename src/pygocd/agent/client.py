@@ -61,6 +61,8 @@ class ServerClient:
         self._http = httpx.AsyncClient(
             base_url=base,
             transport=transport,
+            # Plain HTTP needs no CA bundle; loading one costs an idle agent megabytes.
+            verify=base.startswith("https://"),
             timeout=httpx.Timeout(60.0, connect=10.0),
             headers={PROTOCOL_HEADER: str(PROTOCOL_VERSION)},
         )
@@ -121,7 +123,7 @@ class ServerClient:
         )
         if response.status_code >= 400:
             raise Rejected(response.status_code, response.text)
-        return wire.WORK_REPLY.validate_json(response.content)
+        return wire.parse_work_reply(response.content)
 
     async def ping(self, request: wire.Ping) -> wire.PingReply:
         timeout = httpx.Timeout(request.wait_seconds + 30, connect=10.0)

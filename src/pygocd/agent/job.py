@@ -38,7 +38,6 @@ class JobRunner:
         self.work_dir = work_dir
         self.root = work_dir / work.working_directory
         self.cancelled = asyncio.Event()
-        self.timed_out = False
         self.env = {**os.environ, **{v.name: v.value for v in work.environment}}
         self.secrets = [v.value for v in work.environment if v.secure and v.value]
         self.secrets += [m.url for m in work.materials if "@" in m.url]
@@ -108,26 +107,16 @@ class JobRunner:
         return result
 
     async def _watch(self) -> None:
-        """Learn of a cancel at once (the server holds the ping until the job is cancelled);
-        also GoCD's timeout: cancel a job whose console stays silent too long."""
-        timeout = (self.work.timeout_minutes or 0) * 60
+        """Learn of a cancel at once: the server holds the ping until the job is cancelled
+        (by a user, or by its console-silence timeout, which the server enforces)."""
         while not self.cancelled.is_set():
-            wait = PING_WAIT_SECONDS
-            if timeout:
-                left = self.console.last_output + timeout - time.monotonic()
-                if left <= 0:
-                    self.timed_out = True
-                    self.console.line(
-                        tags.NOTICE,
-                        "[go] Go cancelled this job as it has not generated any console output "
-                        f"for more than {self.work.timeout_minutes} minute(s)",
-                    )
-                    self.cancelled.set()
-                    return
-                wait = min(wait, max(left, 0.5))
             try:
                 reply = await self.client.ping(
-                    wire.Ping(runtime_status="Building", job_id=self.work.job_id, wait_seconds=wait)
+                    wire.Ping(
+                        runtime_status="Building",
+                        job_id=self.work.job_id,
+                        wait_seconds=PING_WAIT_SECONDS,
+                    )
                 )
             except Exception as error:  # the server may be away; keep the job going
                 log.debug("ping failed: %r", error)

@@ -10,9 +10,10 @@ optional fields without a version bump.
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Message(BaseModel):
@@ -170,8 +171,15 @@ class NoWork(Message):
     reason: str = ""
 
 
-WorkReply = Annotated[Work | NoWork, Field(discriminator="type")]
-WORK_REPLY: TypeAdapter[Work | NoWork] = TypeAdapter(WorkReply)
+WorkReply = Work | NoWork
+
+
+def parse_work_reply(data: bytes | str) -> WorkReply:
+    """`Work` or `NoWork` by the `type` field (a NoWork never builds the Work validator)."""
+    body = json.loads(data)
+    if isinstance(body, dict) and body.get("type") == "NoWork":
+        return NoWork.model_validate(body)
+    return Work.model_validate(body)
 
 
 # -- reports, console, artifacts --------------------------------------------------------------
