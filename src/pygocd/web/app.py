@@ -31,7 +31,7 @@ from pygocd.web.api import (
 from pygocd.web.api import dashboard as dashboard_api
 from pygocd.web.api import files as files_api
 from pygocd.web.api import materials as materials_api
-from pygocd.web.errors import install_error_handlers
+from pygocd.web.errors import ERROR_RESPONSES, install_error_handlers
 from pygocd.web.ui import STATIC_DIR, ui_router
 
 log = logging.getLogger("pygocd.web")
@@ -62,6 +62,7 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.services = services
     app.state.settings = settings

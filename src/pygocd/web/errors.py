@@ -17,6 +17,37 @@ log = logging.getLogger("pygocd.web")
 
 _STATUS = {NotFound: 404, Conflict: 409, Invalid: 422}
 
+_GOCD_ERROR_BODY: dict[str, object] = {
+    "type": "object",
+    "description": "GoCD's error body: `message`, or `error` for unparsable JSON",
+    "properties": {
+        "message": {"type": "string"},
+        "error": {"type": "string"},
+        "data": {"type": "object"},
+    },
+}
+
+
+def _error(description: str, *, text: bool = False) -> dict[str, object]:
+    content: dict[str, object] = {"application/json": {"schema": _GOCD_ERROR_BODY}}
+    if text:
+        content["text/plain"] = {"schema": {"type": "string"}}
+    return {"description": description, "content": content}
+
+
+ERROR_RESPONSES: dict[int | str, dict[str, object]] = {
+    400: _error("Missing X-GoCD-Confirm, malformed JSON or bad query parameters"),
+    401: _error("Not authenticated (or a webhook without a valid signature)"),
+    403: _error("Not authorized"),
+    404: _error("Unknown entity, or a missing or wrong versioned Accept header", text=True),
+    409: _error("The current state forbids the request"),
+    412: _error("If-Match missing or stale"),
+    413: _error("Request body too large"),
+    415: _error("A body that is not application/json"),
+    422: _error("The request is not valid"),
+}
+"""GoCD's error answers, documented for every operation of the OpenAPI document."""
+
 
 def install_error_handlers(app: FastAPI) -> None:
     async def wrong_accept(_request: Request, _error: Exception) -> Response:

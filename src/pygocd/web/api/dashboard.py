@@ -136,6 +136,7 @@ def dashboard_json(dashboard: Dashboard, base: str) -> Json:
 @router.get(
     "/api/dashboard",
     response_class=Response4,
+    responses={304: {"description": "Not modified (If-None-Match matched the ETag)"}},
     summary="Every pipeline with its groups, environments and latest instances",
 )
 async def dashboard(request: Request) -> Response:
