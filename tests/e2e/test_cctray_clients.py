@@ -1,0 +1,70 @@
+"""A third-party CCTray client, unchanged, against a live `pygocd server`: BuildNotify's
+feed reader (PyPI `buildnotify`, its `CctraySource` over its own `requests` connection).
+
+BuildNotify is a Qt tray app; its core and HTTP adapter need only `requests` and
+`defusedxml`, so the test installs it with `pip install --no-deps buildnotify defusedxml`
+(PySide6 is not needed; versions pinned in constraints.txt) and skips when it is absent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from pygocd.settings import Settings
+from tests.cli.test_server_process import free_port, pygocd, wait_healthy
+from tests.e2e.test_api_fuzz import seed
+
+pytestmark = pytest.mark.e2e
+
+cctray = pytest.importorskip("buildnotifylib.core.cctray")
+http = pytest.importorskip("buildnotifylib.adapters.http")
+model = pytest.importorskip("buildnotifylib.core.model")
+settings_module = pytest.importorskip("buildnotifylib.core.settings")
+
+
+@pytest.fixture
+def live_server(tmp_path: Path) -> Iterator[str]:
+    data = tmp_path / "data"
+    url = os.environ.get("PYGOCD_TEST_DB_URL")
+    settings = Settings(data_dir=data, database_url=url) if url else Settings(data_dir=data)
+    asyncio.run(seed(settings))
+    port = free_port()
+    args = ["server", "--port", str(port), "--data-dir", str(data)]
+    if url:
+        args += ["--database-url", url]
+    process = pygocd(*args)
+    try:
+        wait_healthy(port, process)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        process.terminate()
+        process.communicate(timeout=20)
+
+
+def test_buildnotify_reads_the_feed(live_server: str) -> None:
+    server = settings_module.ServerSettings(url=f"{live_server}/go/cctray.xml")
+    projects = cctray.CctraySource(server, 10, http.HttpConnection()).fetch()
+    by_name = {p.name: p for p in projects}
+    assert list(by_name) == [
+        "other :: build",
+        "other :: build :: compile",
+        "up42 :: build",
+        "up42 :: build :: compile",
+        "up42 :: test",
+        "up42 :: test :: unit",
+    ]
+    assert by_name["other :: build"].status is model.Status.FAILURE
+    assert by_name["up42 :: build"].status is model.Status.SUCCESS
+    assert by_name["up42 :: build"].activity is model.Activity.SLEEPING
+    # The second stage started when the first passed: building, first run still running.
+    assert by_name["up42 :: test"].activity is model.Activity.BUILDING
+    assert by_name["up42 :: build"].build_time is not None
+    assert by_name["up42 :: build"].last_build_label == "1"
+    assert by_name["up42 :: build :: compile"].url.endswith(
+        "/go/tab/build/detail/up42/1/build/1/compile"
+    )
