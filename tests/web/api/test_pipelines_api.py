@@ -31,9 +31,7 @@ async def up42(services: Services) -> Services:
             b.stage("test", "unit"),
             variables=(EnvironmentVariable("USERNAME", "bob"),),
         ),
-        b.pipeline(
-            "locked", b.stage("one"), b.stage("two"), lock=LockBehavior.LOCK_ON_FAILURE
-        ),
+        b.pipeline("locked", b.stage("one"), b.stage("two"), lock=LockBehavior.LOCK_ON_FAILURE),
     )
     await b.commit(services)
     return services
@@ -503,3 +501,50 @@ async def test_trigger_options(client: httpx.AsyncClient, up42: Services) -> Non
     assert material["type"] == "Git"
     assert material["fingerprint"] == b.git().fingerprint
     assert material["revision"]["last_run_revision"] is None
+
+
+@pytest.mark.parametrize(
+    ("path", "accept", "status"),
+    [
+        ("/go/api/pipelines/up42/99999999999999999999", V1, 422),
+        ("/go/api/pipelines/up42/3000000000", V1, 422),
+        ("/go/api/pipelines/up42/compare/1/3000000000", V2, 422),
+        ("/go/api/pipelines/up42/history?after=99999999999999999999", V1, 400),
+        ("/go/api/pipelines/up42/history?before=3000000000", V1, 200),
+        (
+            "/go/api/stages/up42/1/build/3000000000",
+            {"Accept": "application/vnd.go.cd.v3+json"},
+            404,
+        ),
+        (
+            "/go/api/stages/up42/99999999999999999999/build/1",
+            {"Accept": "application/vnd.go.cd.v3+json"},
+            404,
+        ),
+        ("/go/api/jobs/up42/1/build/3000000000/compile", V1, 404),
+        ("/go/api/jobs/up42/build/compile/history?after=3000000000", V1, 200),
+    ],
+)
+async def test_counters_too_large_for_gocd_are_4xx_not_5xx(
+    client: httpx.AsyncClient, up42: Services, path: str, accept: dict[str, str], status: int
+) -> None:
+    await b.trigger(up42, "up42")
+    response = await client.get(path, headers=accept)
+    assert response.status_code == status
+
+
+async def test_huge_counters_on_writes_change_nothing(
+    client: httpx.AsyncClient, up42: Services
+) -> None:
+    await b.trigger(up42, "up42")
+    big = "99999999999999999999"
+    v3 = {"Accept": "application/vnd.go.cd.v3+json", "X-GoCD-Confirm": "true"}
+    for path, headers, status in [
+        (f"/go/api/pipelines/up42/{big}/comment", JSON, 422),
+        (f"/go/api/stages/up42/{big}/build/run", {**V2, "X-GoCD-Confirm": "true"}, 422),
+        (f"/go/api/stages/up42/1/build/{big}/cancel", v3, 404),
+        (f"/go/api/stages/up42/1/build/{big}/run-failed-jobs", v3, 404),
+    ]:
+        response = await client.post(path, headers=headers, json={"comment": "x"})
+        assert response.status_code == status, path
+    assert (await b.instance(up42, "up42", 1)).comment is None

@@ -38,6 +38,7 @@ from pygocd.web.api.requests import (
     json_object,
     message,
     page_request,
+    parse_int,
 )
 from pygocd.web.api.versioning import accepts, versioned_response
 
@@ -86,10 +87,9 @@ def ok(text: str, status: int = 200, version: int = 1) -> Response:
 
 def pipeline_counter(value: str) -> int:
     """GoCD's pipeline instance counter rule: an integer ≥ 1, else 422."""
-    try:
-        counter = int(value)
-    except ValueError:
-        raise message("The pipeline counter should be an integer.", 422) from None
+    counter = parse_int(value)
+    if counter is None:
+        raise message("The pipeline counter should be an integer.", 422)
     if counter < 1:
         raise message("The pipeline counter cannot be less than 1.", 422)
     return counter

@@ -24,7 +24,18 @@ PAGE_SIZE_MESSAGE = (
 )
 CURSOR_MESSAGE = "The query parameter '{}', if specified, must be a positive integer."
 MAX_BODY_BYTES = 1024 * 1024
+MAX_INT = 2**31 - 1  # counters are Java ints in GoCD: larger values do not parse
+MAX_LONG = 2**63 - 1  # cursors (row ids) are Java longs
 DEFAULT_PAGE_SIZE = 10
+
+
+def parse_int(value: str) -> int | None:
+    """A Java `Integer.parseInt`: None for anything that is not an int (too large included)."""
+    try:
+        number = int(value)
+    except ValueError:
+        return None
+    return number if -MAX_INT - 1 <= number <= MAX_INT else None
 
 
 class RequestRejected(Exception):
@@ -103,7 +114,7 @@ def _cursor(request: Request, key: str) -> int | None:
         cursor = int(value)
     except ValueError:
         raise message(CURSOR_MESSAGE.format(key), 400) from None
-    if cursor < 0:
+    if not 0 <= cursor <= MAX_LONG:
         raise message(CURSOR_MESSAGE.format(key), 400)
     return cursor or None
 

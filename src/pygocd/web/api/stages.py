@@ -18,6 +18,7 @@ from pygocd.web.api.requests import (
     json_body,
     message,
     page_request,
+    parse_int,
 )
 from pygocd.web.api.versioning import accepts, versioned_response
 
@@ -30,11 +31,8 @@ V3 = [accepts(3)]
 
 def counter_or_404(value: str, what: str) -> int:
     """Counters in stage paths: a positive integer, else the resource cannot exist (404)."""
-    try:
-        number = int(value)
-    except ValueError:
-        raise message(f"The {what} counter '{value}' is not a positive integer.", 404) from None
-    if number < 1:
+    number = parse_int(value)
+    if number is None or number < 1:
         raise message(f"The {what} counter '{value}' is not a positive integer.", 404)
     return number
 
@@ -92,14 +90,7 @@ async def run_stage(pipeline: str, pipeline_counter: str, stage: str, request: R
             latest = await uow.pipeline_instances.latest(config.name, 1)
         counter = latest[0].counter if latest else 0
     else:
-        try:
-            counter = int(pipeline_counter)
-        except ValueError:
-            raise message(
-                f"Error while running [{pipeline}/{pipeline_counter}/{stage}]. Received "
-                f"non-numeric pipeline counter '{pipeline_counter}'.",
-                422,
-            ) from None
+        counter = parse_int(pipeline_counter) or 0
     if counter < 1:
         raise message(
             f"Error while running [{pipeline}/{pipeline_counter}/{stage}]. Received "
