@@ -119,10 +119,15 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
         """uvicorn re-raises SIGTERM/SIGINT after its graceful shutdown, which turns a
         requested stop into a death by signal; a requested stop is a clean exit here."""
 
+        stopping: asyncio.Event | None = None
+
         def handle_exit(self, sig: int, frame: FrameType | None) -> None:
             if self.should_exit and sig == signal.SIGINT:
                 self.force_exit = True
             self.should_exit = True
+            if self.stopping is not None:
+                # Held requests (agents' long-polls) answer now instead of delaying the stop.
+                asyncio.get_running_loop().call_soon_threadsafe(self.stopping.set)
 
     from pygocd import bootstrap
     from pygocd.web.app import create_app
@@ -138,6 +143,7 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
             timeout_graceful_shutdown=5,
         )
         server = Server(config)
+        server.stopping = app.state.stopping = asyncio.Event()
         host, port = sock.getsockname()[:2]
         print(f"pygocd {__version__} serving http://{host}:{port}/go", file=sys.stderr)
         await server.serve(sockets=[sock])
@@ -145,10 +151,40 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
         await container.close()
 
 
-def run_server(arguments: argparse.Namespace) -> int:
-    from pygocd.bootstrap import StartupError
+def run_demo(arguments: argparse.Namespace) -> int:
+    """A server, one local agent and a sample config repo whose pipelines run at once."""
+    import secrets
+    import subprocess
+
+    from pygocd import demo
 
     settings = load_settings(arguments)
+    try:
+        data_dir = settings.data_dir
+        data_dir.mkdir(parents=True, exist_ok=True)
+        repo = demo.prepare_repo(data_dir)
+    except (OSError, subprocess.CalledProcessError) as error:
+        return fail(f"cannot create the demo repository: {error}")
+    key = settings.agent_auto_register_key or secrets.token_urlsafe(16)
+    settings = settings.model_copy(
+        update={
+            "agent_auto_register_key": key,
+            "config_repos": (*settings.config_repos, f"{repo}#{demo.BRANCH}"),
+        }
+    )
+    wildcard = settings.host in ("0.0.0.0", "::")  # noqa: S104 - only compared, never bound
+    host = "127.0.0.1" if wildcard else settings.host
+    agent = demo.start_agent(f"http://{host}:{settings.port}/go", data_dir, key)
+    try:
+        return run_server(arguments, settings)
+    finally:
+        demo.stop_agent(agent)
+
+
+def run_server(arguments: argparse.Namespace, settings: Settings | None = None) -> int:
+    from pygocd.bootstrap import StartupError
+
+    settings = settings or load_settings(arguments)
     logging.basicConfig(
         level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
     )
@@ -207,8 +243,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     arguments = parser.parse_args(argv)
     try:
-        if arguments.command in ("server", "demo"):
+        if arguments.command == "server":
             return run_server(arguments)
+        if arguments.command == "demo":
+            return run_demo(arguments)
         if arguments.command == "config":
             return run_config_check(arguments)
         return run_db_upgrade(arguments)

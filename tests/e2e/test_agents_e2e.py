@@ -199,7 +199,7 @@ class Cluster:
         def done() -> dict[str, Any] | None:
             instance = self.instance(pipeline, counter)
             for found in (instance or {}).get("stages", []):
-                if found["name"] == stage and found["result"] != "Unknown":
+                if found["name"] == stage and found.get("result", "Unknown") != "Unknown":
                     return dict(found)
             return None
 

@@ -11,7 +11,6 @@ job is scheduled, the agent is changed or the config changes, then looks again.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import re
 from collections.abc import AsyncIterator
 
@@ -89,8 +88,11 @@ class AssignmentService:
                 return job, identifier
         return None
 
-    async def wait_for_work(self, uuid: str, wait_seconds: float) -> Claimed | None:
-        """Claim a job for the agent, waiting up to `wait_seconds` for one to appear."""
+    async def wait_for_work(
+        self, uuid: str, wait_seconds: float, stop: asyncio.Event | None = None
+    ) -> Claimed | None:
+        """Claim a job for the agent, waiting up to `wait_seconds` for one to appear (or
+        until `stop` is set)."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + wait_seconds
         async with self._bus.subscribe(JOB_CHANGED, AGENT_CHANGED, CONFIG_CHANGED) as events:
@@ -99,21 +101,38 @@ class AssignmentService:
                 claimed = await self.claim(agent)
                 if claimed is not None:
                     return claimed
-                if not await _next_relevant(events, uuid, deadline - loop.time()):
+                if not await _next_relevant(events, uuid, deadline - loop.time(), stop):
                     return None
 
 
-async def _next_relevant(events: AsyncIterator[Event], uuid: str, remaining: float) -> bool:
+async def next_event(
+    events: AsyncIterator[Event], left: float, stop: asyncio.Event | None = None
+) -> Event | None:
+    """The next event within `left` seconds; None on time-out or once `stop` is set (the
+    server is shutting down and long-polls must end)."""
+    if left <= 0 or (stop is not None and stop.is_set()):
+        return None
+    getter: asyncio.Future[Event] = asyncio.ensure_future(anext(events))
+    waiters: set[asyncio.Future[object]] = {getter}  # type: ignore[arg-type]
+    if stop is not None:
+        waiters.add(asyncio.ensure_future(stop.wait()))
+    try:
+        done, _ = await asyncio.wait(waiters, timeout=left, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.cancel()
+    return getter.result() if getter in done else None
+
+
+async def _next_relevant(
+    events: AsyncIterator[Event], uuid: str, remaining: float, stop: asyncio.Event | None
+) -> bool:
     """Wait for an event that may give this agent work; False when the time is up."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + remaining
     while True:
-        left = deadline - loop.time()
-        if left <= 0:
-            return False
-        event: Event | None = None
-        with contextlib.suppress(TimeoutError):
-            event = await asyncio.wait_for(anext(events), left)
+        event = await next_event(events, deadline - loop.time(), stop)
         if event is None:
             return False
         if _relevant(event, uuid):

@@ -8,7 +8,6 @@ call names the protocol version in `X-Pygocd-Agent-Protocol`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, TypeVar
@@ -25,7 +24,7 @@ from pygocd.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, UUID_HEADER
 from pygocd.protocol import messages as wire
 from pygocd.services.agents import AgentAuthError, AgentService, Registration
 from pygocd.services.artifacts import ArtifactService, ForbiddenPath, OffsetMismatch, safe_path
-from pygocd.services.assignment import AssignmentService
+from pygocd.services.assignment import AssignmentService, next_event
 from pygocd.services.events import JOB_CHANGED
 from pygocd.services.jobs import JobService, NotYourJob, ReportOutcome
 from pygocd.services.registry import Services
@@ -161,15 +160,18 @@ async def _wait_for_cancel(
     async with bus.subscribe(JOB_CHANGED) as events:
         if await _job_cancelled(jobs, job_id, uuid):
             return True
-        while (left := deadline - loop.time()) > 0:
-            event = None
-            with contextlib.suppress(TimeoutError):
-                event = await asyncio.wait_for(anext(events), left)
+        while True:
+            event = await next_event(events, deadline - loop.time(), _stopping(request))
             if event is None:
                 return False
             if event.payload.get("job_id") == job_id and await _job_cancelled(jobs, job_id, uuid):
                 return True
-    return False
+
+
+def _stopping(request: Request) -> asyncio.Event | None:
+    """Set by the server when it shuts down, so held requests answer at once."""
+    stopping: asyncio.Event | None = getattr(request.app.state, "stopping", None)
+    return stopping
 
 
 @router.post("/work")
@@ -185,7 +187,9 @@ async def work(request: Request, agent: CurrentAgent, body: wire.WorkRequest) ->
         return _reply(wire.NoWork(reason=agent.config_state.value))
     if runtime is AgentRuntimeStatus.IDLE:
         await service.reschedule_leftovers(agent.uuid)
-    claimed = await assignment.wait_for_work(agent.uuid, _wait_cap(request, body.wait_seconds))
+    claimed = await assignment.wait_for_work(
+        agent.uuid, _wait_cap(request, body.wait_seconds), _stopping(request)
+    )
     if claimed is None:
         await service.heartbeat(agent.uuid, runtime)
         return _reply(wire.NoWork())
