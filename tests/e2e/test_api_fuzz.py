@@ -11,6 +11,7 @@ import asyncio
 import os
 import shutil
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ from tests.cli.test_server_process import free_port, pygocd, wait_healthy
 
 pytestmark = pytest.mark.e2e
 
-SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(__file__).parents[2] / ".venv" / "bin"))
+SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
 
 
 async def seed(settings: Settings) -> None:
