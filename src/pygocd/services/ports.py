@@ -209,6 +209,10 @@ class RunHistoryRepository(Protocol):
         """A value that changes whenever any run changes (for caching CCTray)."""
         ...
 
+    async def states_version(self) -> tuple[str, ...]:
+        """A value that changes whenever a pipeline's pause or lock changes."""
+        ...
+
     async def modifications_between(
         self, fingerprint: str, after_id: int, upto_id: int
     ) -> list[Modification]: ...

@@ -271,6 +271,13 @@ class RunHistoryService:
             transitions, stages = await uow.history.version()
         return self._config.current, transitions, stages
 
+    async def dashboard_version(self) -> tuple[object, ...]:
+        """Changes whenever the dashboard may look different: config, runs, pause and lock."""
+        async with self._uow(read_only=True) as uow:
+            runs = await uow.history.version()
+            states = await uow.history.states_version()
+        return self._config.current, *runs, *states
+
     async def cctray(self) -> list[CcTrayProject]:
         config = self._config.current
         async with self._uow(read_only=True) as uow:

@@ -59,3 +59,33 @@ async def test_dashboard_v4_shape(client: httpx.AsyncClient, services: Services)
     assert (
         await client.get("/go/api/dashboard", headers={"Accept": "application/vnd.go.cd.v3+json"})
     ).status_code == 404
+
+
+async def test_the_cached_dashboard_follows_pause_lock_and_runs(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    await b.save(services, b.pipeline("up42"))
+    await b.commit(services)
+
+    async def up42() -> dict[str, object]:
+        response = await client.get("/go/api/dashboard", headers=V4)
+        assert response.status_code == 200
+        [pipeline] = response.json()["_embedded"]["pipelines"]
+        return pipeline
+
+    assert (await up42())["_embedded"] == {"instances": []}
+    started = await b.trigger(services, "up42")
+    assert len((await up42())["_embedded"]["instances"]) == 1  # type: ignore[index]
+    assert services.stages is not None
+    await services.stages.pause("up42", username="alice", cause="freeze")
+    assert (await up42())["pause_info"] == {
+        "paused": True,
+        "paused_by": "alice",
+        "pause_reason": "freeze",
+        "paused_at": "2026-01-02T03:04:05Z",
+    }
+    await services.stages.unpause("up42", username="alice")
+    assert (await up42())["pause_info"]["paused"] is False  # type: ignore[index]
+    await b.finish_job(services, started.stages[0].jobs[0].id)
+    [instance] = (await up42())["_embedded"]["instances"]  # type: ignore[index]
+    assert instance["_embedded"]["stages"][0]["status"] == "Passed"

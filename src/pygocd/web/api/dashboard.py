@@ -19,9 +19,9 @@ from pygocd.services.dashboard import (
     DashboardStage,
 )
 from pygocd.web.api.config_repos import unquote_etag
-from pygocd.web.api.pipelines import base_url, services
+from pygocd.web.api.pipelines import base_url, history_service, services
 from pygocd.web.api.representers_runs import epoch_ms, iso
-from pygocd.web.api.versioning import accepts, compact_response
+from pygocd.web.api.versioning import NO_CACHE, accepts, compact_response, media_type
 
 Response4 = compact_response(4)
 DOC = "https://api.gocd.org/current/#dashboard"
@@ -140,11 +140,25 @@ def dashboard_json(dashboard: Dashboard, base: str) -> Json:
     summary="Every pipeline with its groups, environments and latest instances",
 )
 async def dashboard(request: Request) -> Response:
+    """Between two changes (config, runs, pause, lock) the body comes from a per-process
+    cache keyed by a change marker read from the shared database on every request."""
     s = services(request)
-    model = await DashboardService(s.uow, s.config.current).dashboard()
-    response = Response4(dashboard_json(model, base_url(request)))
-    etag = hashlib.sha256(response.body).hexdigest()
+    base = base_url(request)
+    key = (base, *await history_service(request).dashboard_version())
+    cached = getattr(request.app.state, "dashboard_cache", None)
+    if cached is None or cached[0] != key:
+        model = await DashboardService(s.uow, s.config.current).dashboard()
+        body = Response4(dashboard_json(model, base)).body
+        cached = (key, body, hashlib.sha256(body).hexdigest())
+        request.app.state.dashboard_cache = cached
+    _, body, etag = cached
     if unquote_etag(request.headers.get("if-none-match")) == etag:
         return Response(status_code=304, headers={"ETag": f'"{etag}"'})
-    response.headers["ETag"] = f'"{etag}"'
-    return response
+    return Response(
+        body,
+        headers={
+            "content-type": f"{media_type(4)};charset=utf-8",
+            "cache-control": NO_CACHE,
+            "ETag": f'"{etag}"',
+        },
+    )
