@@ -43,9 +43,9 @@ Sender = Callable[[int, bytes], Awaitable[tuple[int, bool]]]
 
 
 def mask(text: str, secrets: Iterable[str]) -> str:
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, MASK)
+    """Every secret replaced by `********`, longer secrets first (one may contain another)."""
+    for secret in sorted({s for s in secrets if s}, key=len, reverse=True):
+        text = text.replace(secret, MASK)
     return text
 
 
@@ -68,6 +68,8 @@ class Console:
         self._room.set()
         self._closed = False
         self._task: asyncio.Task[None] | None = None
+        # One send at a time: two sends at the same offset would make the server skip bytes.
+        self._sending = asyncio.Lock()
         self.last_output = time.monotonic()
 
     def start(self) -> None:
@@ -111,6 +113,11 @@ class Console:
                 await self._send_some()
 
     async def _send_some(self) -> None:
+        async with self._sending:
+            if self._pending:
+                await self._send_locked()
+
+    async def _send_locked(self) -> None:
         chunk = bytes(self._pending[:CHUNK_BYTES])
         size, cancelled = await self._send(self._offset, chunk)
         if size < self._offset:

@@ -9,6 +9,7 @@ no absolute paths, no `..`, nothing that escapes the job's folder. Data moves in
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -75,6 +76,7 @@ async def _skip(chunks: AsyncIterator[bytes], count: int) -> AsyncIterator[bytes
 class ArtifactService:
     def __init__(self, store: ArtifactStore) -> None:
         self.store = store
+        self._console_locks: dict[str, tuple[asyncio.Lock, int]] = {}
 
     async def console_size(self, locator: str) -> int:
         return await self.store.size(locator, CONSOLE_LOG) or 0
@@ -82,10 +84,20 @@ class ArtifactService:
     async def append_console(self, locator: str, offset: int, chunks: AsyncIterator[bytes]) -> int:
         """Append a chunk the agent sent for byte `offset`; a resent chunk is not duplicated
         (bytes before the current end are skipped). Returns the console's new size."""
-        size = await self.console_size(locator)
-        if offset > size:
-            raise OffsetMismatch(size)
-        return await self.store.append(locator, CONSOLE_LOG, _skip(chunks, size - offset))
+        lock, users = self._console_locks.get(locator, (asyncio.Lock(), 0))
+        self._console_locks[locator] = (lock, users + 1)
+        try:
+            async with lock:  # the size check and the append are one step
+                size = await self.console_size(locator)
+                if offset > size:
+                    raise OffsetMismatch(size)
+                return await self.store.append(locator, CONSOLE_LOG, _skip(chunks, size - offset))
+        finally:
+            lock, users = self._console_locks[locator]
+            if users == 1:
+                del self._console_locks[locator]
+            else:
+                self._console_locks[locator] = (lock, users - 1)
 
     async def note(self, locator: str, text: str) -> None:
         """A server-side line in the job's console (GoCD's `##` notice tag)."""
