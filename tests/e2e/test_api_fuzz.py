@@ -22,6 +22,7 @@ from pygocd.domain.states import JobResult
 from pygocd.settings import Settings
 from tests import builders as b
 from tests.cli.test_server_process import free_port, pygocd, wait_healthy
+from tests.conftest import _drop_postgres_database, _fresh_postgres_database
 
 pytestmark = pytest.mark.e2e
 
@@ -46,8 +47,11 @@ async def seed(settings: Settings) -> None:
 
 @pytest.fixture
 def live_server(tmp_path: Path) -> Iterator[str]:
+    """`pygocd server` on seeded data: SQLite in tmp_path, or a fresh PostgreSQL database
+    when `PYGOCD_TEST_DB_URL` is set (dropped afterwards)."""
     data = tmp_path / "data"
-    url = os.environ.get("PYGOCD_TEST_DB_URL")
+    admin_url = os.environ.get("PYGOCD_TEST_DB_URL")
+    url = asyncio.run(_fresh_postgres_database(admin_url)) if admin_url else None
     settings = Settings(data_dir=data, database_url=url) if url else Settings(data_dir=data)
     asyncio.run(seed(settings))
     port = free_port()
@@ -61,6 +65,8 @@ def live_server(tmp_path: Path) -> Iterator[str]:
     finally:
         process.terminate()
         process.communicate(timeout=20)
+        if admin_url and url:
+            asyncio.run(_drop_postgres_database(admin_url, url))
 
 
 @pytest.mark.skipif(SCHEMATHESIS is None, reason="schemathesis is not installed (dev extra)")

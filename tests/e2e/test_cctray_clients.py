@@ -8,16 +8,9 @@ BuildNotify is a Qt tray app; its core and HTTP adapter need only `requests` and
 
 from __future__ import annotations
 
-import asyncio
-import os
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 
-from pygocd.settings import Settings
-from tests.cli.test_server_process import free_port, pygocd, wait_healthy
-from tests.e2e.test_api_fuzz import seed
+from tests.e2e.test_api_fuzz import live_server  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -27,26 +20,7 @@ model = pytest.importorskip("buildnotifylib.core.model")
 settings_module = pytest.importorskip("buildnotifylib.core.settings")
 
 
-@pytest.fixture
-def live_server(tmp_path: Path) -> Iterator[str]:
-    data = tmp_path / "data"
-    url = os.environ.get("PYGOCD_TEST_DB_URL")
-    settings = Settings(data_dir=data, database_url=url) if url else Settings(data_dir=data)
-    asyncio.run(seed(settings))
-    port = free_port()
-    args = ["server", "--port", str(port), "--data-dir", str(data)]
-    if url:
-        args += ["--database-url", url]
-    process = pygocd(*args)
-    try:
-        wait_healthy(port, process)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        process.communicate(timeout=20)
-
-
-def test_buildnotify_reads_the_feed(live_server: str) -> None:
+def test_buildnotify_reads_the_feed(live_server: str) -> None:  # noqa: F811 (fixture)
     server = settings_module.ServerSettings(url=f"{live_server}/go/cctray.xml")
     projects = cctray.CctraySource(server, 10, http.HttpConnection()).fetch()
     by_name = {p.name: p for p in projects}
