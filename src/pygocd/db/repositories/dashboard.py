@@ -14,20 +14,22 @@ from collections.abc import Collection
 from sqlalchemy import ColumnElement, RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pygocd.db.columns import as_utc, as_utc_or_none
+from pygocd.db.columns import as_utc
+from pygocd.db.repositories.pipelines import (
+    job_from_row,
+    pipeline_state_from_row,
+    stage_from_row,
+)
 from pygocd.db.tables import jobs, pipeline_states, pipelines, stages
-from pygocd.domain.pipelines import ApprovalType
 from pygocd.domain.runs import (
     BuildCause,
     BuildCauseType,
     JobInstance,
     PipelineInstance,
-    PipelineLock,
-    PipelinePauseInfo,
     PipelineState,
     StageInstance,
 )
-from pygocd.domain.states import JobResult, JobState, StageResult, StageState
+from pygocd.domain.states import StageState
 
 _ACTIVE = (StageState.BUILDING.value, StageState.FAILING.value)
 _CHUNK = 500  # bound the size of IN lists (SQLite's variable limit, plan sizes)
@@ -49,19 +51,7 @@ class SqlDashboardRepository:
             if chunk is not None:
                 query = query.where(pipeline_states.c.name_key.in_(chunk))
             for row in (await self._connection.execute(query)).mappings():
-                found[row["name_key"]] = PipelineState(
-                    name=row["name"],
-                    last_counter=row["last_counter"],
-                    pause=PipelinePauseInfo(
-                        paused=row["paused"],
-                        paused_by=row["pause_by"],
-                        pause_reason=row["pause_cause"],
-                        paused_at=as_utc_or_none(row["paused_at"]),
-                    ),
-                    lock=PipelineLock(
-                        locked=row["locked"], locked_by_pipeline_id=row["locked_by_pipeline_id"]
-                    ),
-                )
+                found[row["name_key"]] = pipeline_state_from_row(row)
         return found
 
     async def instances_to_show(
@@ -100,54 +90,16 @@ class SqlDashboardRepository:
         stage_ids = [int(s["id"]) for s in stage_rows]
         for id_chunk in _id_chunks(stage_ids):
             job_query = (
-                select(
-                    jobs.c.id,
-                    jobs.c.stage_id,
-                    jobs.c.name,
-                    jobs.c.state,
-                    jobs.c.result,
-                    jobs.c.agent_uuid,
-                    jobs.c.scheduled_at,
-                    jobs.c.rerun,
-                    jobs.c.original_job_id,
-                )
+                select(jobs)
                 .where(jobs.c.stage_id.in_(id_chunk), jobs.c.ignored.is_(False))
                 .order_by(jobs.c.id)
             )
             for j in (await self._connection.execute(job_query)).mappings():
-                jobs_by_stage[j["stage_id"]].append(
-                    JobInstance(
-                        name=j["name"],
-                        state=JobState(j["state"]),
-                        result=JobResult(j["result"]),
-                        agent_uuid=j["agent_uuid"],
-                        scheduled_at=as_utc(j["scheduled_at"]),
-                        rerun=j["rerun"],
-                        original_job_id=j["original_job_id"],
-                        id=j["id"],
-                        stage_id=j["stage_id"],
-                    )
-                )
+                jobs_by_stage[j["stage_id"]].append(job_from_row(j, ()))
         stages_by_pipeline: dict[int, list[StageInstance]] = defaultdict(list)
         for s in stage_rows:
             stages_by_pipeline[s["pipeline_id"]].append(
-                StageInstance(
-                    name=s["name"],
-                    counter=s["counter"],
-                    order=s["order_id"],
-                    approval_type=ApprovalType(s["approval_type"]),
-                    approved_by=s["approved_by"],
-                    cancelled_by=s["cancelled_by"],
-                    state=StageState(s["state"]),
-                    result=StageResult(s["result"]),
-                    created_at=as_utc(s["created_at"]),
-                    last_transitioned_at=as_utc_or_none(s["last_transitioned_at"]),
-                    latest_run=True,
-                    rerun_of_counter=s["rerun_of_counter"],
-                    jobs=tuple(jobs_by_stage[s["id"]]),
-                    id=s["id"],
-                    pipeline_id=s["pipeline_id"],
-                )
+                stage_from_row(s, tuple(jobs_by_stage[s["id"]]))
             )
         shown: dict[str, list[PipelineInstance]] = defaultdict(list)
         for row in sorted(rows, key=lambda r: -int(r["counter"])):

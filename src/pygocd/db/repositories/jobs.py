@@ -10,7 +10,7 @@ from sqlalchemy import RowMapping, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
-from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository, _job_from_row
+from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository, job_from_row
 from pygocd.db.tables import job_state_transitions, jobs, pipelines, stages
 from pygocd.domain.runs import JobIdentifier, JobInstance, JobStateTransition
 from pygocd.domain.states import JobResult, JobState
@@ -52,7 +52,7 @@ class SqlJobRepository:
         if row is None:
             return None
         transitions = await self._transitions(job_id)
-        return _job_from_row(row, transitions), self._identifier(row)
+        return job_from_row(row, transitions), self._identifier(row)
 
     async def in_states(
         self, states: Iterable[JobState], limit: int = 1000
@@ -66,7 +66,7 @@ class SqlJobRepository:
             .limit(limit)
         )
         rows = (await self._connection.execute(query)).mappings().all()
-        return [(_job_from_row(row, ()), self._identifier(row)) for row in rows]
+        return [(job_from_row(row, ()), self._identifier(row)) for row in rows]
 
     async def _transitions(self, job_id: int) -> tuple[JobStateTransition, ...]:
         rows = await self._connection.execute(

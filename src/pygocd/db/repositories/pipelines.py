@@ -94,21 +94,7 @@ class SqlPipelineInstanceRepository:
     async def state(self, pipeline: str) -> PipelineState:
         query = select(pipeline_states).where(pipeline_states.c.name_key == pipeline.lower())
         row = (await self._connection.execute(query)).mappings().first()
-        if row is None:
-            return PipelineState(name=pipeline)
-        return PipelineState(
-            name=row["name"],
-            last_counter=row["last_counter"],
-            pause=PipelinePauseInfo(
-                paused=row["paused"],
-                paused_by=row["pause_by"],
-                pause_reason=row["pause_cause"],
-                paused_at=as_utc_or_none(row["paused_at"]),
-            ),
-            lock=PipelineLock(
-                locked=row["locked"], locked_by_pipeline_id=row["locked_by_pipeline_id"]
-            ),
-        )
+        return PipelineState(name=pipeline) if row is None else pipeline_state_from_row(row)
 
     async def add(self, instance: PipelineInstance) -> PipelineInstance:
         assert instance.created_at is not None, "instances are stamped by the service"
@@ -293,9 +279,7 @@ class SqlPipelineInstanceRepository:
             )
         jobs_by_stage: dict[int, list[JobInstance]] = defaultdict(list)
         for j in job_rows:
-            jobs_by_stage[j["stage_id"]].append(
-                _job_from_row(j, tuple(transitions_by_job[j["id"]]))
-            )
+            jobs_by_stage[j["stage_id"]].append(job_from_row(j, tuple(transitions_by_job[j["id"]])))
         variable_rows = (
             await self._connection.execute(
                 select(environment_variables).where(
@@ -321,7 +305,7 @@ class SqlPipelineInstanceRepository:
             build_cause=cause,
             natural_order=row["natural_order"],
             comment=row["comment"],
-            stages=tuple(_stage_from_row(s, tuple(jobs_by_stage[s["id"]])) for s in stage_rows),
+            stages=tuple(stage_from_row(s, tuple(jobs_by_stage[s["id"]])) for s in stage_rows),
             created_at=as_utc(row["created_at"]),
             id=pipeline_id,
         )
@@ -447,7 +431,21 @@ class SqlPipelineInstanceRepository:
         )
 
 
-def _job_from_row(row: RowMapping, transitions: tuple[JobStateTransition, ...]) -> JobInstance:
+def pipeline_state_from_row(row: RowMapping) -> PipelineState:
+    return PipelineState(
+        name=row["name"],
+        last_counter=row["last_counter"],
+        pause=PipelinePauseInfo(
+            paused=row["paused"],
+            paused_by=row["pause_by"],
+            pause_reason=row["pause_cause"],
+            paused_at=as_utc_or_none(row["paused_at"]),
+        ),
+        lock=PipelineLock(locked=row["locked"], locked_by_pipeline_id=row["locked_by_pipeline_id"]),
+    )
+
+
+def job_from_row(row: RowMapping, transitions: tuple[JobStateTransition, ...]) -> JobInstance:
     return JobInstance(
         name=row["name"],
         state=JobState(row["state"]),
@@ -465,7 +463,7 @@ def _job_from_row(row: RowMapping, transitions: tuple[JobStateTransition, ...]) 
     )
 
 
-def _stage_from_row(row: RowMapping, stage_jobs: tuple[JobInstance, ...]) -> StageInstance:
+def stage_from_row(row: RowMapping, stage_jobs: tuple[JobInstance, ...]) -> StageInstance:
     return StageInstance(
         name=row["name"],
         counter=row["counter"],

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, RowMapping, Select, and_, case, func, sele
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
-from pygocd.db.repositories.pipelines import _job_from_row, _stage_from_row
+from pygocd.db.repositories.pipelines import job_from_row, stage_from_row
 from pygocd.db.tables import (
     job_state_transitions,
     jobs,
@@ -180,7 +180,7 @@ class SqlRunHistoryRepository:
                 r["pipeline_name"],
                 r["pipeline_counter"],
                 r["pipeline_label"],
-                _stage_from_row(r, ()),
+                stage_from_row(r, ()),
                 r["pipeline_id"],
             )
             for r in rows
@@ -317,13 +317,13 @@ class SqlRunHistoryRepository:
                 .all()
             )
             for j in job_rows:
-                jobs_by_stage[j["stage_id"]].append(_job_from_row(j, ()))
+                jobs_by_stage[j["stage_id"]].append(job_from_row(j, ()))
         return [
             StageRun(
                 r["pipeline_name"],
                 r["pipeline_counter"],
                 r["pipeline_label"],
-                _stage_from_row(r, tuple(jobs_by_stage[r["id"]])),
+                stage_from_row(r, tuple(jobs_by_stage[r["id"]])),
                 r["pipeline_id"],
             )
             for r in rows
@@ -337,7 +337,7 @@ class SqlRunHistoryRepository:
         )
         return [
             (
-                _job_from_row(r, tuple(transitions.get(r["id"], ()))),
+                job_from_row(r, tuple(transitions.get(r["id"], ()))),
                 JobIdentifier(
                     pipeline_name=r["pipeline_name"],
                     pipeline_counter=r["pipeline_counter"],
