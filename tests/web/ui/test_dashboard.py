@@ -412,7 +412,7 @@ async def test_manual_gate_runs_the_stage(client: httpx.AsyncClient, services: S
     gate = card(await page(client), "app").one(lambda n: n.has_class("gate-button"))
     assert gate.tag == "button"
     assert gate.attrs["aria-label"] == "Trigger stage deploy"
-    response = await client.post(gate.attrs["hx-post"], headers=HX)
+    response = await client.post(gate.attrs["data-post"], headers=HX)
     assert (await flash(response))[0] == "success"
     [shown] = (await (await board(services)).pipeline("app")).instances
     assert shown.stages[1].status is StageState.BUILDING

@@ -2,7 +2,9 @@
 card — stage overview, changes, trigger with options, pause.
 
 Cards are rendered one by one from `dashboard/_card.html` with a stable id, so `live.py` can
-push a re-rendered card over SSE when its pipeline changes.
+push a re-rendered card over SSE when its pipeline changes. A card's HTML depends on its
+`DashboardPipeline` alone, so it is memoised per pipeline (`card_html`): with a thousand
+pipelines, a page render re-renders only the cards whose pipeline changed since.
 """
 
 from __future__ import annotations
@@ -10,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
+from markupsafe import Markup
 
 from pygocd.domain.errors import NotFound
 from pygocd.domain.materials import DependencyMaterialConfig, MaterialConfig, mask_credentials
@@ -30,7 +34,7 @@ from pygocd.services.dashboard import (
 from pygocd.services.health import HealthLevel, HealthMessage
 from pygocd.services.registry import Services
 from pygocd.web.ui import formatting
-from pygocd.web.ui.pages import PageContext, render_fragment, render_page
+from pygocd.web.ui.pages import PageContext, render_fragment, render_markup, render_page
 
 router = APIRouter()
 
@@ -53,9 +57,13 @@ class DashboardContext(PageContext):
     group_by: str = GROUP_BY_GROUPS
     health: Sequence[HealthMessage] = ()
 
-    @property
+    @cached_property
     def cards(self) -> dict[str, DashboardPipeline]:
         return {p.name.lower(): p for p in self.dashboard.pipelines}
+
+    def card(self, name: str) -> Markup:
+        """The card of the pipeline `name` (as a section lists it)."""
+        return card_html(self.cards[name.lower()])
 
     @property
     def sections(self) -> list[tuple[str, DashboardSection]]:
@@ -111,9 +119,33 @@ async def dashboard_content(request: Request, group_by: str = GROUP_BY_GROUPS) -
     return HTMLResponse(render_fragment("dashboard/_content.html", page=page))
 
 
+_CARD_CACHE_LIMIT = 20_000
+_cards: dict[tuple[str, bool], tuple[DashboardPipeline, Markup]] = {}
+
+
+def card_html(p: DashboardPipeline, *, oob: bool = False) -> Markup:
+    """A pipeline's card; `oob` marks it for an out-of-band swap over SSE.
+
+    Memoised per pipeline: the last rendering is reused while the pipeline's dashboard entry
+    is equal to the one it was rendered from (the card shows nothing else; times are written
+    as instants, localised in the browser). One entry per pipeline and flavour, so the memo
+    is bounded by the pipeline count; it is dropped whole past a generous limit (pipelines
+    renamed and removed over a long uptime).
+    """
+    key = (p.name.lower(), oob)
+    found = _cards.get(key)
+    if found is not None and found[0] == p:
+        return found[1]
+    html = render_markup("dashboard/_card.html", p=p, oob=oob)
+    if len(_cards) >= _CARD_CACHE_LIMIT:
+        _cards.clear()
+    _cards[key] = (p, html)
+    return html
+
+
 def render_cards(pipelines: Sequence[DashboardPipeline]) -> str:
     """Cards marked for an out-of-band swap (each replaces the element with its id)."""
-    return "".join(render_fragment("dashboard/_card.html", p=p, oob=True) for p in pipelines)
+    return "".join(card_html(p, oob=True) for p in pipelines)
 
 
 # ---- stage overview ---------------------------------------------------------------------

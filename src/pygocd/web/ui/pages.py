@@ -24,9 +24,10 @@ import jinja2
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
+from markupsafe import Markup
 
 import pygocd
-from pygocd.web.ui import formatting
+from pygocd.web.ui import formatting, icons
 
 UI_DIR = Path(__file__).resolve().parent
 STATIC_DIR = UI_DIR / "static"
@@ -188,6 +189,8 @@ def page_environment() -> jinja2.Environment:
     )
     env.globals.update(
         asset=asset,
+        icon=icons.icon,
+        status_glyph=icons.status_glyph,
         main_menu=MAIN_MENU,
         admin_menu=ADMIN_MENU,
         admin_key=ADMIN_KEY,
@@ -209,6 +212,12 @@ def render_page(request: Request, name: str, page: PageContext) -> HTMLResponse:
 def render_fragment(name: str, **context: object) -> str:
     """A template piece (a card, a popup) as a string."""
     return page_environment().get_template(name).render(**context)
+
+
+def render_markup(name: str, **context: object) -> Markup:
+    """A template piece as Markup, to embed in another template without escaping."""
+    # The environment autoescapes, so what a template writes is safe HTML.
+    return Markup(render_fragment(name, **context))  # noqa: S704
 
 
 def ui_router() -> APIRouter:

@@ -1,4 +1,49 @@
 /*
+ * Dashboard card buttons: one delegated listener instead of hx-* attributes on every button
+ * (htmx would wire thousands of elements one by one at load). A button's `data-get` URL is
+ * fetched into the `data-target` of its nearest holder (a popup or modal root); a
+ * `data-post` URL (after its `data-confirm` question, if any) and the cards' POST forms are
+ * sent with htmx and answer a flash message. Without JavaScript the forms post as usual.
+ */
+(function () {
+  "use strict";
+  var board = document.getElementById("dashboard");
+  if (!board) {
+    return;
+  }
+
+  function send(verb, url, source, target, swap) {
+    window.htmx.ajax(verb, url, { source: source, target: target, swap: swap });
+  }
+
+  board.addEventListener("click", function (event) {
+    var button = event.target.closest ? event.target.closest("[data-get], [data-post]") : null;
+    if (!button || !window.htmx || button.disabled) {
+      return;
+    }
+    if (button.hasAttribute("data-get")) {
+      var holder = button.closest("[data-target]");
+      send("GET", button.getAttribute("data-get"), button, holder ? holder.getAttribute("data-target") : "#popup-root", "innerHTML");
+      return;
+    }
+    var question = button.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      return;
+    }
+    send("POST", button.getAttribute("data-post"), button, "#flash", "afterbegin");
+  });
+
+  board.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!window.htmx || !form.classList || !form.classList.contains("action-form")) {
+      return;
+    }
+    event.preventDefault();
+    send("POST", form.getAttribute("action"), form, "#flash", "afterbegin");
+  });
+})();
+
+/*
  * Dashboard search: filters cards by a case-insensitive substring of the pipeline name as
  * you type (debounced 200 ms, like GoCD), keeps the text in the URL hash (#!/text) so it
  * can be bookmarked, hides sections left empty, and filters again when live updates swap
