@@ -20,7 +20,6 @@ from tests.e2e.test_api_fuzz import live_server  # noqa: F401 (the fixture)
 pytestmark = pytest.mark.e2e
 
 
-
 def _client_module(name: str) -> ModuleType:
     if os.environ.get("CI") == "true":
         return importlib.import_module(name)  # CI installs the client: absence must fail
