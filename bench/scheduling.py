@@ -156,6 +156,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--pipelines", type=int, default=1000)
     parser.add_argument("--materials", type=int, default=1000)
+    parser.add_argument("--database-url", help="e.g. postgresql://...; default SQLite")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="pygocd-bench-") as tmp:
         work = Path(tmp)
@@ -164,7 +165,9 @@ async def main() -> None:
             ("commits", "commits"),
             ("polling", "polling"),
         ):
-            container = await bootstrap.start(Settings(data_dir=work / f"data-{run}"))
+            container = await bootstrap.start(
+                Settings(data_dir=work / f"data-{run}", database_url=args.database_url)
+            )
             services = container.services
             assert services.scheduling is not None
             reactions = asyncio.create_task(react(services.bus, services.scheduling))

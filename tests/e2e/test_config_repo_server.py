@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.cli.test_server_process import free_port, pygocd, wait_healthy
 from tests.gitrepo import BROKEN_YAML, GitRepo, pipeline_yaml
 

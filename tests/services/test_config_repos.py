@@ -6,8 +6,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tests.fakes import FakeClock
-from tests.gitrepo import BROKEN_YAML, GitRepo, pipeline_yaml
 
 from pygocd.domain.config_repos import ConfigRepoConfig
 from pygocd.domain.errors import Conflict, NotFound
@@ -19,6 +17,8 @@ from pygocd.services.config_repos import ConfigRepoService, InvalidConfigRepo
 from pygocd.services.git import GitError, fetch_branch, mask_text
 from pygocd.services.health import ServerHealth
 from pygocd.services.registry import Services
+from tests.fakes import FakeClock
+from tests.gitrepo import BROKEN_YAML, GitRepo, pipeline_yaml
 
 pytestmark = pytest.mark.db
 

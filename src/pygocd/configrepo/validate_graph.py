@@ -169,7 +169,7 @@ def _at_or_before(view: PipelineView, stage: str, limit: str) -> bool:
     return found is not None and bound is not None and found[0] <= bound[0]
 
 
-def _check_fetch(  # noqa: PLR0917
+def _check_fetch(
     reporter: Reporter,
     index: Views,
     view: PipelineView,

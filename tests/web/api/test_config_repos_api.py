@@ -10,14 +10,14 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.fakes import FakeClock
-from tests.gitrepo import BROKEN_YAML, GitRepo, pipeline_yaml
 
 from pygocd.services.config_repos import ConfigRepoService
 from pygocd.services.health import ServerHealth
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
 from pygocd.web.app import create_app
+from tests.fakes import FakeClock
+from tests.gitrepo import BROKEN_YAML, GitRepo, pipeline_yaml
 
 pytestmark = pytest.mark.db
 

@@ -8,8 +8,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.fakes import FakeClock
-from tests.gitrepo import GitRepo
 
 from pygocd.domain.pipelines import PipelineConfig, PipelineGroup, StageConfig
 from pygocd.services.config_repos import ConfigRepoService
@@ -17,6 +15,8 @@ from pygocd.services.health import ServerHealth
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
 from pygocd.web.app import create_app
+from tests.fakes import FakeClock
+from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.db
 
