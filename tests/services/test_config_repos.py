@@ -304,3 +304,39 @@ async def test_git_errors_mask_credentials(tmp_path: Path) -> None:
     assert mask_text("see https://u:pw@h/x and u:pw@h", ["https://u:pw@h/x"]) == (
         "see https://u:******@h/x and u:******@h"
     )
+
+
+async def test_a_revision_deleting_a_pipeline_others_depend_on_is_rejected(
+    repos: ConfigRepoService, services: Services, repo: GitRepo
+) -> None:
+    from pygocd.domain.materials import DependencyMaterialConfig
+    from pygocd.domain.pipelines import JobConfig, StageConfig
+    from pygocd.domain.tasks import ExecTask
+
+    first = repo.commit("upstream", {"ci.gocd.yaml": pipeline_yaml("build", "other")})
+    registered = await repos.register(str(repo.path))
+    assert (await repos.check(registered.id)).error is None
+    downstream = PipelineConfig(
+        "deploy",
+        group="local",
+        materials=(DependencyMaterialConfig(pipeline="build", stage="build"),),
+        stages=(StageConfig("ship", jobs=(JobConfig("go", tasks=(ExecTask("true"),)),)),),
+    )
+    stored = services.config.stored
+    await services.config.save(
+        replace(stored, groups=(PipelineGroup("local", (downstream,)),)),
+        expected_md5=stored.md5,
+        author="admin",
+        message="depends on the repo's pipeline",
+    )
+    repo.commit("drop build", {"ci.gocd.yaml": pipeline_yaml("other")})
+
+    info = await repos.check(registered.id)
+
+    assert info.error is not None
+    assert "build" in info.error
+    assert info.good_modification is not None
+    assert info.good_modification.revision == first
+    still_there = services.config.current.find_pipeline("build")
+    assert still_there is not None
+    assert still_there.origin.revision == first

@@ -129,8 +129,9 @@ class ConfigService:
     ) -> list[ConfigError]:
         """Make this parse of a config repo part of the effective config, all or nothing.
 
-        The merged config is validated; errors it has that the config without this repo
-        does not have reject the parse (returned), and the repo's last good part stays.
+        The merged config is validated against what is in effect now (with this repo's last
+        good part, if any): errors the new part would add reject it (returned), and the last
+        good part stays. So a commit deleting a pipeline others depend on is refused.
         """
         part = RepoPart(
             repo_id=repo_id,
@@ -145,7 +146,7 @@ class ConfigService:
         key = repo_id.lower()
         async with self._apply_lock:
             others = {k: v for k, v in self._parts.items() if k != key}
-            baseline = _merge(self._stored, others.values())
+            baseline = _merge(self._stored, self._parts.values())
             candidate = _merge(self._stored, [*others.values(), part])
             errors = await asyncio.to_thread(_new_errors, baseline, candidate, source_map)
             if errors:
