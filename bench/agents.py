@@ -328,6 +328,7 @@ def buildbot_venv(cache: Path) -> Path:
 class Buildbot:
     def __init__(self, root: Path, venv: Path) -> None:
         self.root = root
+        root.mkdir(parents=True, exist_ok=True)
         self.bin = venv / "bin"
         self.www = free_port()
         pb = free_port()

@@ -1,8 +1,3 @@
-"""The pygocd agent: runs jobs for a server. Imports only `pygocd.protocol`, the standard
-library and httpx, so it installs with few dependencies and idles small (DESIGN §1)."""
-
-import sys
-
-# httpx's optional command-line client imports click, rich and pygments when they happen to be
-# installed (they are in a development environment): several MB an agent never uses.
-sys.modules.setdefault("httpx._main", None)  # type: ignore[arg-type]
+"""The pygocd agent: runs jobs for a server. Imports only `pygocd.protocol` and the standard
+library (httpx only when a test hands it an in-process transport), so it installs with few
+dependencies and idles small (DESIGN §1)."""

@@ -1,4 +1,4 @@
-"""The agent's side of the protocol: one `httpx.AsyncClient`, retries with back-off.
+"""The agent's side of the protocol over a small HTTP transport, retries with back-off.
 
 Calls that carry a job's outcome (status reports, console, artifacts) are retried until the
 server answers, however long it is away, so a result is never lost to a server restart. A 401
@@ -14,8 +14,14 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-import httpx
-
+from pygocd.agent.http import (
+    HttpxTransport,
+    Response,
+    StreamsTransport,
+    Transport,
+    TransportError,
+    Upload,
+)
 from pygocd.protocol import (
     PING_PATH,
     PROTOCOL_HEADER,
@@ -53,18 +59,15 @@ class ServerClient:
         self,
         server_url: str,
         *,
-        transport: httpx.AsyncBaseTransport | None = None,
+        transport: Any = None,
         max_backoff: float = 10.0,
     ) -> None:
+        """`transport`: an httpx transport for tests (e.g. `httpx.ASGITransport`); by default
+        the agent's own HTTP client."""
         self.server_url = server_url.rstrip("/")
         base = self.server_url.removesuffix("/go")
-        self._http = httpx.AsyncClient(
-            base_url=base,
-            transport=transport,
-            # Plain HTTP needs no CA bundle; loading one costs an idle agent megabytes.
-            verify=base.startswith("https://"),
-            timeout=httpx.Timeout(60.0, connect=10.0),
-            headers={PROTOCOL_HEADER: str(PROTOCOL_VERSION)},
+        self._http: Transport = (
+            HttpxTransport(base, transport) if transport is not None else StreamsTransport(base)
         )
         self.uuid: str | None = None
         self.token: str | None = None
@@ -74,20 +77,37 @@ class ServerClient:
     async def close(self) -> None:
         await self._http.aclose()
 
-    def _auth(self) -> dict[str, str]:
-        if not self.uuid or not self.token:
-            return {}
-        return {UUID_HEADER: self.uuid, "Authorization": f"Bearer {self.token}"}
+    def _headers(self, extra: dict[str, str] | None = None) -> dict[str, str]:
+        headers = {PROTOCOL_HEADER: str(PROTOCOL_VERSION), **(extra or {})}
+        if self.uuid and self.token:
+            headers |= {UUID_HEADER: self.uuid, "Authorization": f"Bearer {self.token}"}
+        return headers
 
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        headers = {**self._auth(), **kwargs.pop("headers", {})}
-        response = await self._http.request(method, path, headers=headers, **kwargs)
+    async def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        headers: dict[str, str] | None = None,
+        params: dict[str, str] | None = None,
+        content: bytes | None = None,
+        upload: Upload | None = None,
+        time_limit: float = 60.0,
+    ) -> Response:
+        response = await self._http.request(
+            method,
+            path,
+            headers=self._headers(headers),
+            params=params,
+            content=content,
+            upload=upload,
+            time_limit=time_limit,
+        )
         if response.status_code in (401, 403) and path != REGISTER_PATH:
-            await response.aread()
             raise Unregistered(response.text)
         return response
 
-    async def _retrying(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def _retrying(self, method: str, path: str, **kwargs: Any) -> Response:
         """Send until the server answers with something other than a transient failure."""
         delay = 0.2
         while True:
@@ -96,14 +116,14 @@ class ServerClient:
                 if response.status_code not in RETRY_STATUSES:
                     return response
                 reason = f"HTTP {response.status_code}"
-            except httpx.TransportError as error:
-                reason = repr(error)
+            except TransportError as error:
+                reason = str(error)
             log.warning("server unavailable (%s); retrying %s in %.1fs", reason, path, delay)
             await self.sleep(delay)
             delay = min(delay * 2, self.max_backoff)
 
     @staticmethod
-    def _parse(response: httpx.Response, model: type[M]) -> M:
+    def _parse(response: Response, model: type[M]) -> M:
         if response.status_code >= 400:
             raise Rejected(response.status_code, response.text)
         return model.model_validate_json(response.content)
@@ -112,29 +132,38 @@ class ServerClient:
 
     async def register(self, request: wire.RegisterRequest) -> wire.Registered:
         response = await self._send(
-            "POST", REGISTER_PATH, content=request.model_dump_json(), headers=_JSON
+            "POST", REGISTER_PATH, content=request.model_dump_json().encode(), headers=_JSON
         )
         return self._parse(response, wire.Registered)
 
     async def work(self, request: wire.WorkRequest) -> wire.Work | wire.NoWork:
-        timeout = httpx.Timeout(request.wait_seconds + 30, connect=10.0)
         response = await self._send(
-            "POST", WORK_PATH, content=request.model_dump_json(), headers=_JSON, timeout=timeout
+            "POST",
+            WORK_PATH,
+            content=request.model_dump_json().encode(),
+            headers=_JSON,
+            time_limit=request.wait_seconds + 30,
         )
         if response.status_code >= 400:
             raise Rejected(response.status_code, response.text)
         return wire.parse_work_reply(response.content)
 
     async def ping(self, request: wire.Ping) -> wire.PingReply:
-        timeout = httpx.Timeout(request.wait_seconds + 30, connect=10.0)
         response = await self._send(
-            "POST", PING_PATH, content=request.model_dump_json(), headers=_JSON, timeout=timeout
+            "POST",
+            PING_PATH,
+            content=request.model_dump_json().encode(),
+            headers=_JSON,
+            time_limit=request.wait_seconds + 30,
         )
         return self._parse(response, wire.PingReply)
 
     async def report(self, job_id: int, report: wire.JobReport) -> wire.JobReportReply:
         response = await self._retrying(
-            "POST", job_path(job_id, "status"), content=report.model_dump_json(), headers=_JSON
+            "POST",
+            job_path(job_id, "status"),
+            content=report.model_dump_json().encode(),
+            headers=_JSON,
         )
         if response.status_code == 409:
             return wire.JobReportReply(applied=False)
@@ -144,7 +173,7 @@ class ServerClient:
         response = await self._retrying(
             "PUT",
             job_path(job_id, "console"),
-            params={"offset": offset},
+            params={"offset": str(offset)},
             content=data,
             headers={"Content-Type": "text/plain; charset=utf-8"},
         )
@@ -153,26 +182,13 @@ class ServerClient:
         return self._parse(response, wire.ConsoleAppended)
 
     async def upload(self, job_id: int, path: str, file: Path, md5: str) -> wire.ArtifactUploaded:
-        def send() -> Any:
-            return file.open("rb")
-
-        delay = 0.2
-        while True:
-            with send() as handle:
-                try:
-                    response = await self._send(
-                        "POST",
-                        job_path(job_id, "artifacts"),
-                        data={"path": path, "md5": md5},
-                        files={"file": (file.name, handle, "application/octet-stream")},
-                    )
-                except httpx.TransportError as error:
-                    response = None
-                    log.warning("artifact upload failed (%r); retrying", error)
-            if response is not None and response.status_code not in RETRY_STATUSES:
-                return self._parse(response, wire.ArtifactUploaded)
-            await self.sleep(delay)
-            delay = min(delay * 2, self.max_backoff)
+        response = await self._retrying(
+            "POST",
+            job_path(job_id, "artifacts"),
+            upload=Upload({"path": path, "md5": md5}, "file", file),
+            time_limit=3600,
+        )
+        return self._parse(response, wire.ArtifactUploaded)
 
     async def listing(self, locator: str, path: str) -> wire.ArtifactListing:
         response = await self._retrying("GET", files_path(locator, path), params={"list": "1"})
@@ -180,12 +196,12 @@ class ServerClient:
 
     async def download(self, locator: str, path: str) -> AsyncIterator[bytes]:
         async with self._http.stream(
-            "GET", files_path(locator, path), headers=self._auth()
-        ) as response:
+            files_path(locator, path), headers=self._headers(), time_limit=3600
+        ) as (response, body):
             if response.status_code >= 400:
-                await response.aread()
-                raise Rejected(response.status_code, response.text)
-            async for chunk in response.aiter_bytes(64 * 1024):
+                text = b"".join([chunk async for chunk in body]).decode("utf-8", "replace")
+                raise Rejected(response.status_code, text)
+            async for chunk in body:
                 yield chunk
 
 

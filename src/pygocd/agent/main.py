@@ -14,10 +14,9 @@ import uuid as uuids
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-
 from pygocd import __version__
 from pygocd.agent.client import Rejected, ServerClient, Unregistered
+from pygocd.agent.http import TransportError
 from pygocd.protocol import messages as wire
 
 log = logging.getLogger("pygocd.agent")
@@ -63,9 +62,7 @@ class Identity:
 
 
 class Agent:
-    def __init__(
-        self, options: AgentOptions, *, transport: httpx.AsyncBaseTransport | None = None
-    ) -> None:
+    def __init__(self, options: AgentOptions, *, transport: object = None) -> None:
         self.options = options
         self.work_dir = options.work_dir.resolve()
         self.client = ServerClient(
@@ -103,7 +100,7 @@ class Agent:
             )
             try:
                 registered = await self.client.register(request)
-            except (httpx.TransportError, Rejected) as error:
+            except (TransportError, Rejected) as error:
                 log.warning("cannot register with %s: %s", self.options.server_url, error)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.options.max_backoff)
@@ -136,7 +133,7 @@ class Agent:
                     self.identity.forget()
                     await self.register()
                     continue
-                except (httpx.TransportError, Rejected) as error:
+                except (TransportError, Rejected) as error:
                     log.warning("cannot reach %s: %s", self.options.server_url, error)
                     await asyncio.sleep(delay)
                     delay = min(delay * 2, self.options.max_backoff)
