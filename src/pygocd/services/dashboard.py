@@ -153,6 +153,84 @@ class Dashboard:
         return not self.pipelines
 
 
+@dataclass(frozen=True, slots=True)
+class _PipelinePlan:
+    """What a pipeline's dashboard entry takes from the config, worked out once per config
+    snapshot rather than on every read."""
+
+    config: PipelineConfig
+    stages: tuple[StageConfig, ...]
+    stage_configs: dict[str, StageConfig]
+    not_run: tuple[tuple[str, DashboardStage], ...]
+    environment: str | None
+    template_info: TemplateInfo
+    config_repo_id: str | None
+    config_repo_material_url: str | None
+    first_stage_manual: bool
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    pipelines: tuple[_PipelinePlan, ...]
+    by_name: dict[str, _PipelinePlan]
+    pipeline_groups: tuple[DashboardSection, ...]
+    environments: tuple[DashboardSection, ...]
+
+
+def _pipeline_plan(
+    config: CruiseConfig, pipeline: PipelineConfig, environment: str | None
+) -> _PipelinePlan:
+    stages = configured_stages(config, pipeline)
+    repo = config.find_config_repo(pipeline.origin.repo_id) if pipeline.origin.repo_id else None
+    url = getattr(repo.material, "url", None) if repo is not None else None
+    from_repo = pipeline.is_from_config_repo
+    return _PipelinePlan(
+        config=pipeline,
+        stages=stages,
+        stage_configs={s.name.lower(): s for s in stages},
+        not_run=tuple((s.name.lower(), _stage_from_config(s)) for s in stages),
+        environment=environment,
+        template_info=TemplateInfo(pipeline.template is not None, pipeline.template),
+        config_repo_id=pipeline.origin.repo_id if from_repo else None,
+        config_repo_material_url=mask_credentials(url) if isinstance(url, str) else None,
+        first_stage_manual=bool(stages) and stages[0].approval.type is ApprovalType.MANUAL,
+    )
+
+
+_last_plan: list[tuple[CruiseConfig, _Plan]] = []
+
+
+def _plan(config: CruiseConfig) -> _Plan:
+    """The plan of `config`, kept for the latest snapshot seen (snapshots are immutable, and
+    replaced whole when the config changes)."""
+    if _last_plan and _last_plan[0][0] is config:
+        return _last_plan[0][1]
+    environments = {p.lower(): e.name for e in config.environments for p in e.pipelines}
+    pipelines = tuple(
+        _pipeline_plan(config, p, environments.get(p.name.lower())) for p in config.all_pipelines()
+    )
+    plan = _Plan(
+        pipelines=pipelines,
+        by_name={p.config.name.lower(): p for p in pipelines},
+        pipeline_groups=tuple(
+            DashboardSection(g.name, tuple(p.name for p in g.pipelines)) for g in config.groups
+        ),
+        environments=tuple(
+            DashboardSection(
+                e.name,
+                tuple(
+                    found.name
+                    for n in e.pipelines
+                    if (found := config.find_pipeline(n)) is not None
+                ),
+            )
+            for e in config.environments
+        ),
+    )
+    _last_plan[:] = [(config, plan)]
+    return plan
+
+
 class DashboardService:
     def __init__(self, uow: UnitOfWorkFactory, config: CruiseConfig) -> None:
         self._uow = uow
@@ -160,23 +238,11 @@ class DashboardService:
 
     async def dashboard(self) -> Dashboard:
         """Every pipeline of the config, with its sections."""
-        config = self._config
+        plan = _plan(self._config)
         pipelines = await self.pipelines(None)
         return Dashboard(
-            pipeline_groups=tuple(
-                DashboardSection(g.name, tuple(p.name for p in g.pipelines)) for g in config.groups
-            ),
-            environments=tuple(
-                DashboardSection(
-                    e.name,
-                    tuple(
-                        found.name
-                        for n in e.pipelines
-                        if (found := config.find_pipeline(n)) is not None
-                    ),
-                )
-                for e in config.environments
-            ),
+            pipeline_groups=plan.pipeline_groups,
+            environments=plan.environments,
             pipelines=tuple(pipelines),
         )
 
@@ -188,29 +254,24 @@ class DashboardService:
 
     async def pipelines(self, names: Collection[str] | None) -> list[DashboardPipeline]:
         """The named pipelines (all when None) in config order; unknown names are skipped."""
-        config = self._config
+        plan = _plan(self._config)
         if names is None:
-            chosen = list(config.all_pipelines())
+            chosen = list(plan.pipelines)
         else:
             wanted = {n.lower() for n in names}
-            chosen = [p for p in config.all_pipelines() if p.name.lower() in wanted]
+            chosen = [p for p in plan.pipelines if p.config.name.lower() in wanted]
         if not chosen:
             return []
-        keys = None if names is None else [p.name for p in chosen]
+        keys = None if names is None else [p.config.name for p in chosen]
         async with self._uow(read_only=True) as uow:
             states = await uow.dashboard.states(keys)
             shown = await uow.dashboard.instances_to_show(keys)
-        environments = {p.lower(): e.name for e in config.environments for p in e.pipelines}
-        return [
-            dashboard_pipeline(
-                config,
-                p,
-                states.get(p.name.lower()) or PipelineState(name=p.name),
-                shown.get(p.name.lower(), []),
-                environments.get(p.name.lower()),
-            )
-            for p in chosen
-        ]
+        found = []
+        for p in chosen:
+            key = p.config.name.lower()
+            state = states.get(key) or PipelineState(name=p.config.name)
+            found.append(_dashboard_pipeline(p, state, shown.get(key, ())))
+        return found
 
 
 def dashboard_pipeline(
@@ -221,10 +282,14 @@ def dashboard_pipeline(
     environment: str | None = None,
 ) -> DashboardPipeline:
     """One pipeline's dashboard entry from its config, state and instances to show."""
-    stages = configured_stages(config, pipeline)
-    shown = tuple(dashboard_instance(i, stages) for i in instances)
-    repo = config.find_config_repo(pipeline.origin.repo_id) if pipeline.origin.repo_id else None
-    url = getattr(repo.material, "url", None) if repo is not None else None
+    return _dashboard_pipeline(_pipeline_plan(config, pipeline, environment), state, instances)
+
+
+def _dashboard_pipeline(
+    plan: _PipelinePlan, state: PipelineState, instances: Iterable[PipelineInstance]
+) -> DashboardPipeline:
+    pipeline = plan.config
+    shown = tuple(_instance(i, plan.stage_configs, plan.not_run) for i in instances)
     times = [
         t
         for i in shown
@@ -234,17 +299,17 @@ def dashboard_pipeline(
     return DashboardPipeline(
         name=pipeline.name,
         group=pipeline.group,
-        environment=environment,
+        environment=plan.environment,
         locked=state.lock.locked,
         pause_info=state.pause,
-        template_info=TemplateInfo(pipeline.template is not None, pipeline.template),
+        template_info=plan.template_info,
         from_config_repo=pipeline.is_from_config_repo,
         instances=shown,
-        config_repo_id=pipeline.origin.repo_id if pipeline.is_from_config_repo else None,
-        config_repo_material_url=mask_credentials(url) if isinstance(url, str) else None,
+        config_repo_id=plan.config_repo_id,
+        config_repo_material_url=plan.config_repo_material_url,
         tracking_tool=pipeline.tracking_tool,
         last_updated=max(times, default=None),
-        first_stage_manual=bool(stages) and stages[0].approval.type is ApprovalType.MANUAL,
+        first_stage_manual=plan.first_stage_manual,
     )
 
 
@@ -261,15 +326,26 @@ def dashboard_instance(
 ) -> DashboardInstance:
     """An instance with its latest stage runs, then the configured stages that have not run
     (GoCD's `addFutureStages`)."""
+    return _instance(
+        instance,
+        {s.name.lower(): s for s in configured},
+        tuple((s.name.lower(), _stage_from_config(s)) for s in configured),
+    )
+
+
+def _instance(
+    instance: PipelineInstance,
+    stage_configs: dict[str, StageConfig],
+    not_run: tuple[tuple[str, DashboardStage], ...],
+) -> DashboardInstance:
     latest: dict[str, StageInstance] = {}
     for stage in instance.stages:
         key = stage.name.lower()
         if key not in latest or stage.counter > latest[key].counter:
             latest[key] = stage
     runs = sorted(latest.values(), key=lambda s: s.order)
-    by_name = {s.name.lower(): s for s in configured}
-    stages = [_stage_run(run, by_name.get(run.name.lower())) for run in runs]
-    stages += [_stage_from_config(s) for s in configured if s.name.lower() not in latest]
+    stages = [_stage_run(run, stage_configs.get(run.name.lower())) for run in runs]
+    stages += [stage for key, stage in not_run if key not in latest]
     approver = (runs[0].approved_by if runs else None) or instance.build_cause.approver
     return DashboardInstance(
         label=instance.label,

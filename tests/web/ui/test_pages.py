@@ -152,6 +152,7 @@ async def test_page_assets_are_served_with_the_right_types(client: httpx.AsyncCl
     urls = asset_urls(doc)
     expected = {
         "css/gocd.css": "text/css",
+        "css/icons.css": "text/css",
         "vendor/htmx.min.js": "javascript",
         "vendor/sse.min.js": "javascript",
         "js/menu.js": "javascript",
