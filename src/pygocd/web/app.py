@@ -29,8 +29,10 @@ from pygocd.web.api import (
     webhooks,
 )
 from pygocd.web.api import dashboard as dashboard_api
+from pygocd.web.api import environments as environments_api
 from pygocd.web.api import files as files_api
 from pygocd.web.api import materials as materials_api
+from pygocd.web.api import users as users_api
 from pygocd.web.errors import ERROR_RESPONSES, install_error_handlers
 from pygocd.web.ui import STATIC_DIR, ui_router
 
@@ -76,6 +78,9 @@ def create_app(
     app.include_router(agent_api.router, prefix="/go")
     app.include_router(agents_api.router, prefix="/go")
     app.include_router(files_api.router, prefix="/go")
+    app.include_router(environments_api.router, prefix="/go")
+    app.include_router(users_api.current_user_router, prefix="/go")
+    app.include_router(users_api.users_router, prefix="/go")
     # runs_api: pipeline, stage and job runtime APIs, CCTray and feeds
     for runs_router in (pipelines.router, stages.router, jobs.router, feeds.router):
         app.include_router(runs_router, prefix="/go")
