@@ -217,6 +217,11 @@ class RunHistoryRepository(Protocol):
         self, fingerprint: str, after_id: int, upto_id: int
     ) -> list[Modification]: ...
 
+    async def consumers(self, downstream: str, upstream: str, upstream_counter: int) -> list[int]:
+        """Counters of `downstream`'s instances built from a dependency revision of the
+        upstream instance `upstream/upstream_counter`, oldest first."""
+        ...
+
 
 class UnitOfWork(Protocol):
     """One transaction. Leaving the block without `commit()` rolls back."""

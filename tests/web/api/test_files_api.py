@@ -1,9 +1,7 @@
-"""`/go/files/...`: files, JSON listings, zips, the console with offsets, `latest`, `..`."""
+"""`/go/files/...`: files, JSON listings, the console with offsets, `latest`, `..`."""
 
 from __future__ import annotations
 
-import io
-import zipfile
 from collections.abc import AsyncIterator
 
 import httpx
@@ -71,13 +69,6 @@ async def test_folders_list_as_gocds_json_tree(http: httpx.AsyncClient) -> None:
     assert bin_folder["files"][0]["url"].endswith(f"/go/files/{LOCATOR}/bin/app.txt")
     sub = await http.get(f"/go/files/{LOCATOR}/bin/lib.json")
     assert [f["name"] for f in sub.json()] == ["x.txt"]
-
-
-async def test_a_folder_zips(http: httpx.AsyncClient) -> None:
-    response = await http.get(f"/go/files/{LOCATOR}/bin.zip")
-    assert response.status_code == 200
-    with zipfile.ZipFile(io.BytesIO(response.content)) as archive:
-        assert sorted(archive.namelist()) == ["app.txt", "lib/x.txt"]
 
 
 async def test_a_folder_without_extension_is_not_found(http: httpx.AsyncClient) -> None:

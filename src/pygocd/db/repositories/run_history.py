@@ -271,6 +271,26 @@ class SqlRunHistoryRepository:
             for m in (await self._connection.execute(query)).mappings()
         ]
 
+    async def consumers(self, downstream: str, upstream: str, upstream_counter: int) -> list[int]:
+        """Counters of `downstream`'s instances built from a dependency revision of the
+        upstream instance `upstream/upstream_counter` (any of its stages), oldest first: GoCD's
+        `getPipelineInstancesTriggeredWithDependencyMaterial`, behind the value stream map."""
+        prefix = f"{upstream.lower()}/{upstream_counter}/"
+        pmr = pipeline_material_revisions
+        query = (
+            select(pipelines.c.counter)
+            .join(pmr, pmr.c.pipeline_id == pipelines.c.id)
+            .join(modifications, modifications.c.id == pmr.c.to_modification_id)
+            .where(
+                pipelines.c.name_key == downstream.lower(),
+                modifications.c.pipeline_label.is_not(None),
+                func.lower(modifications.c.revision).startswith(prefix, autoescape=True),
+            )
+            .distinct()
+            .order_by(pipelines.c.counter)
+        )
+        return [int(row[0]) for row in await self._connection.execute(query)]
+
     # -- loading --------------------------------------------------------------------------
 
     @staticmethod

@@ -1,7 +1,8 @@
 """Artifacts and console logs, GoCD's `/go/files/<p>/<c>/<s>/<sc>/<job>/<path>`.
 
 A file is served as is; `<folder>.json` (and `<job>.json`) lists a folder as GoCD's JSON tree;
-`<folder>.zip` zips it; a folder without an extension is a 404, as in GoCD. The console at
+`<folder>.zip` zips it (202 while the zip is being built, as GoCD); a folder without an
+extension is a 404, as in GoCD. The console at
 `cruise-output/console.log` can be tailed: `?offset=N` (bytes) serves from byte N and
 `X-Console-Size` tells where the next read starts; GoCD's `?startLineNumber=N` also works.
 No versioned `Accept` header is needed, as in GoCD.
@@ -9,12 +10,7 @@ No versioned `Accept` header is needed, as in GoCD.
 
 from __future__ import annotations
 
-import asyncio
-import os
-import tempfile
-import zipfile
 from collections.abc import AsyncIterator, Sequence
-from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -25,11 +21,12 @@ from fastapi.responses import (
     Response,
     StreamingResponse,
 )
-from starlette.background import BackgroundTask
 
+from pygocd.services.artifact_zips import ArtifactZips
 from pygocd.services.artifacts import CONSOLE_LOG, ArtifactService, ForbiddenPath, safe_path
 from pygocd.services.ports import ArtifactNode
 from pygocd.services.registry import Services
+from pygocd.web.api.requests import MAX_INT
 
 router = APIRouter(tags=["artifacts"])
 
@@ -48,7 +45,7 @@ def unavailable(path: str) -> PlainTextResponse:
 
 async def _counter(services: Services, pipeline: str, value: str) -> int | None:
     if value.isdigit():
-        return int(value)
+        return int(value) if int(value) <= MAX_INT else None
     if value != "latest":
         return None
     async with services.uow(read_only=True) as uow:
@@ -59,7 +56,7 @@ async def _counter(services: Services, pipeline: str, value: str) -> int | None:
 async def _stage_counter(
     services: Services, pipeline: str, counter: int, stage: str, value: str
 ) -> int | None:
-    if value.isdigit() and int(value) > 0:
+    if value.isdigit() and 0 < int(value) <= MAX_INT:
         return int(value)
     if value != "latest":
         return None
@@ -127,7 +124,7 @@ async def files(
     if suffix == "zip":
         if kind != "folder":
             return unavailable(path)
-        return await _zip(artifacts, locator, clean)
+        return await _zip(request, artifacts, locator, clean)
     if clean == CONSOLE_LOG:
         if kind != "file":
             return PlainTextResponse(CONSOLE_MISSING, status_code=404)
@@ -202,20 +199,23 @@ async def _from_line(chunks: AsyncIterator[bytes], line: int) -> AsyncIterator[b
             yield chunk[start:]
 
 
-async def _zip(artifacts: ArtifactService, locator: str, folder: str) -> Response:
-    entries = await artifacts.store.files(locator, folder)
-    handle, name = tempfile.mkstemp(suffix=".zip")
-    os.close(handle)
-    target = Path(name)
-    prefix = f"{folder}/" if folder else ""
-    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
-        for path, _size in entries:
-            with archive.open(path.removeprefix(prefix), "w") as out:
-                async for chunk in artifacts.store.read(locator, path):
-                    await asyncio.to_thread(out.write, chunk)
+def _zips(request: Request, artifacts: ArtifactService) -> ArtifactZips:
+    """One zip builder per app, its cache under the data directory."""
+    found: ArtifactZips | None = getattr(request.app.state, "artifact_zips", None)
+    if found is None:
+        cache = request.app.state.settings.data_dir / "cache" / "artifacts"
+        found = request.app.state.artifact_zips = ArtifactZips(artifacts.store, cache)
+    return found
+
+
+async def _zip(request: Request, artifacts: ArtifactService, locator: str, folder: str) -> Response:
+    """GoCD's `ZipArtifactFolderViewFactory`: 202 with an empty body while the zip is being
+    built (poll again), then the zip."""
+    target = await _zips(request, artifacts).ready(locator, folder)
+    if target is None:
+        return Response(status_code=202)
     return FileResponse(
         target,
         media_type="application/zip",
         filename=f"{(folder or locator).rsplit('/', 1)[-1]}.zip",
-        background=BackgroundTask(target.unlink, missing_ok=True),
     )

@@ -1,0 +1,133 @@
+"""Value stream map JSON, GoCD's Rails `ValueStreamMapController#show` (`.json`).
+
+`GET /go/pipelines/value_stream_map/:pipeline/:counter.json`: no versioned `Accept` (a Rails
+path). Only the fields GoCD's Ruby models assign appear. An unknown pipeline or counter is
+answered as GoCD does: HTTP 200 with `{"error": "Pipeline 'x' with counter '9' not found."}`
+(a counter that is not a number counts as 0, Ruby's `to_i`).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+
+from pygocd.services.registry import Services
+from pygocd.services.value_stream_maps import (
+    DUMMY,
+    MATERIAL,
+    InstanceRevision,
+    Node,
+    ValueStreamMapService,
+    VsmNotFound,
+    time_ago,
+)
+from pygocd.web.api.requests import MAX_INT
+
+router = APIRouter(tags=["value stream map"])
+
+Json = dict[str, Any]
+
+
+def _ruby_to_i(text: str) -> int:
+    """Ruby's `String#to_i`: leading digits (with a sign), else 0."""
+    text = text.strip()
+    sign = -1 if text.startswith("-") else 1
+    digits = ""
+    for char in text.lstrip("+-"):
+        if not char.isdigit():
+            break
+        digits += char
+    return sign * int(digits) if digits else 0
+
+
+def _instance_json(name: str, instance: InstanceRevision) -> Json:
+    return {
+        "label": instance.label,
+        "counter": instance.counter,
+        "locator": f"/go/pipelines/value_stream_map/{quote(name)}/{instance.counter}"
+        if instance.counter
+        else "",
+        "stages": [
+            {
+                "name": s.name,
+                "status": s.status,
+                "locator": f"/go/pipelines/{quote(name)}/{instance.counter}/{quote(s.name)}/"
+                f"{s.counter}"
+                if s.status != "Unknown"
+                else "",
+                "duration": s.duration,
+            }
+            for s in instance.stages
+        ],
+    }
+
+
+def _node_json(node: Node, service: ValueStreamMapService) -> Json:
+    body: Json = {
+        "id": node.id,
+        "name": node.name,
+        "dependents": [c.id for c in node.children],
+        "parents": [p.id for p in node.parents],
+        "node_type": node.material_type if node.node_type == MATERIAL else node.node_type,
+        "depth": node.depth,
+        "instances": [],
+        "locator": "",
+    }
+    if node.node_type == DUMMY:
+        return body
+    if node.node_type == MATERIAL:
+        if node.material_names:
+            body["material_names"] = node.material_names
+        now = service.clock.now()
+        body["material_revisions"] = [
+            {
+                "modifications": [
+                    {
+                        "revision": m.revision,
+                        "user": m.user_name,
+                        "comment": m.comment,
+                        "modified_time": time_ago(m.modified_time, now),
+                        "locator": f"/go/materials/value_stream_map/{node.id}/{quote(m.revision)}",
+                    }
+                    for m in modifications
+                ]
+            }
+            for modifications in node.material_revisions
+        ]
+        return body
+    body["instances"] = [_instance_json(node.name, i) for i in node.instances]
+    if node.view_type is None:
+        body["locator"] = f"/go/pipeline/activity/{quote(node.name)}"
+    else:
+        body["view_type"] = node.view_type
+    body["edit_path"] = f"/go/admin/pipelines/{quote(node.name)}/edit"
+    body["can_edit"] = node.can_edit
+    body["template_name"] = node.template_name
+    return body
+
+
+@router.get(
+    "/pipelines/value_stream_map/{pipeline}/{counter}.json",
+    summary="The value stream map of a pipeline instance",
+)
+async def value_stream_map(pipeline: str, counter: str, request: Request) -> Response:
+    services: Services = request.app.state.services
+    service = ValueStreamMapService(services.uow, services.config, services.clock)
+    number = _ruby_to_i(counter)
+    try:
+        if not 0 < number <= MAX_INT:
+            raise VsmNotFound(f"Pipeline '{pipeline}' with counter '{number}' not found.")
+        vsm = await service.build(pipeline, number)
+    except VsmNotFound as error:
+        return JSONResponse({"error": error.message})
+    return JSONResponse(
+        {
+            "current_pipeline": vsm.current_pipeline,
+            "levels": [
+                {"nodes": [_node_json(node, service) for node in level]} for level in vsm.levels
+            ],
+        }
+    )
