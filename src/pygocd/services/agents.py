@@ -16,7 +16,7 @@ import hmac
 import logging
 import secrets
 from dataclasses import dataclass, replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from pygocd.domain.agents import Agent
 from pygocd.domain.errors import Conflict, DomainError, Invalid, NotFound
@@ -104,6 +104,10 @@ class AgentService:
         self._jobs = jobs
         self._auto_register_key = auto_register_key
         self.lost_contact_seconds = lost_contact_seconds
+        # Heartbeats closer together than this, with an unchanged status, are not written: a
+        # busy agent calls several times a second, and lost contact needs far coarser news.
+        self._heartbeat_window = timedelta(seconds=lost_contact_seconds / 20)
+        self._heard: dict[str, tuple[AgentRuntimeStatus, datetime]] = {}
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -164,11 +168,16 @@ class AgentService:
         free_space: int | None = None,
         ip_address: str | None = None,
     ) -> None:
+        now = self._clock.now()
+        last = self._heard.get(uuid)
+        if last is not None and last[0] is status and now - last[1] < self._heartbeat_window:
+            return  # heard a moment ago with the same news: spare the database a write
         async with self._uow() as uow:
             await uow.agents.heartbeat(
-                uuid, status, self._clock.now(), free_space=free_space, ip_address=ip_address
+                uuid, status, now, free_space=free_space, ip_address=ip_address
             )
             await uow.commit()
+        self._heard[uuid] = (status, now)
 
     async def check_lost_contact(self) -> list[str]:
         """Mark agents silent for too long LostContact and reschedule their jobs."""
@@ -186,6 +195,7 @@ class AgentService:
             if not marked:
                 continue
             lost.append(agent.uuid)
+            self._heard.pop(agent.uuid, None)
             log.warning("lost contact with agent %s (%s)", agent.uuid, agent.hostname)
             # GoCD never counts a Disabled agent as lost: its jobs stay where they are.
             if agent.config_state is not AgentConfigState.DISABLED:
@@ -276,6 +286,7 @@ class AgentService:
                 )
             await uow.agents.remove(uuid)
             await uow.commit()
+        self._heard.pop(uuid, None)
         await self._changed(uuid)
 
     async def _changed(self, uuid: str) -> None:

@@ -164,8 +164,16 @@ async def _wait_for_cancel(
             event = await next_event(events, deadline - loop.time(), _stopping(request))
             if event is None:
                 return False
-            if event.payload.get("job_id") == job_id and await _job_cancelled(jobs, job_id, uuid):
+            if (
+                event.payload.get("job_id") == job_id
+                and event.payload.get("state") in _ENDED
+                and await _job_cancelled(jobs, job_id, uuid)
+            ):
                 return True
+
+
+_ENDED = {JobState.COMPLETED.value, JobState.RESCHEDULED.value}
+"""Job states after which an agent must stop; other changes are the agent's own reports."""
 
 
 def _stopping(request: Request) -> asyncio.Event | None:
