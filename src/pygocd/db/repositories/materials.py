@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import bindparam, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -94,25 +94,36 @@ async def add_modifications(
 async def save_material_revisions(
     connection: AsyncConnection, pipeline_id: int, revisions: tuple[MaterialRevision, ...]
 ) -> None:
+    """One row per material; the modifications are saved already, so the material is found
+    from its newest modification (one statement per material instead of a look-up + insert)."""
+    rows = []
     for revision in revisions:
-        query = select(materials.c.id).where(materials.c.fingerprint == revision.fingerprint)
-        material_id = (await connection.execute(query)).scalar_one_or_none()
         newest, oldest = revision.modifications[0].id, revision.modifications[-1].id
-        if material_id is None or newest is None or oldest is None:
+        if newest is None or oldest is None:
             raise ValueError(
                 f"material revision {revision.fingerprint[:12]} refers to unsaved modifications"
             )
-        await connection.execute(
-            insert(pipeline_material_revisions).values(
-                pipeline_id=pipeline_id,
-                material_id=material_id,
-                from_modification_id=oldest,
-                to_modification_id=newest,
-                changed=revision.changed,
-                name=revision.material_name,
-                folder=revision.folder,
-            )
+        rows.append(
+            {
+                "pipeline_id": pipeline_id,
+                "from_modification_id": oldest,
+                "to_modification_id": newest,
+                "newest_modification": newest,
+                "changed": revision.changed,
+                "name": revision.material_name,
+                "folder": revision.folder,
+            }
         )
+    if not rows:
+        return
+    material_of = (
+        select(modifications.c.material_id)
+        .where(modifications.c.id == bindparam("newest_modification"))
+        .scalar_subquery()
+    )
+    await connection.execute(
+        insert(pipeline_material_revisions).values(material_id=material_of), rows
+    )
 
 
 async def load_material_revisions(
