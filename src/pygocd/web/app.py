@@ -22,18 +22,17 @@ from pygocd.web.api import (
     feeds,
     jobs,
     pipeline_configs,
+    pipeline_groups,
     pipelines,
     server,
     server_health,
     stages,
+    templates,
     webhooks,
 )
 from pygocd.web.api import dashboard as dashboard_api
-from pygocd.web.api import environments as environments_api
 from pygocd.web.api import files as files_api
 from pygocd.web.api import materials as materials_api
-from pygocd.web.api import users as users_api
-from pygocd.web.api import value_stream_maps as vsm_api
 from pygocd.web.errors import ERROR_RESPONSES, install_error_handlers
 from pygocd.web.ui import STATIC_DIR, ui_router
 
@@ -74,15 +73,13 @@ def create_app(
     app.include_router(server_health.router, prefix="/go")
     app.include_router(config_repos.router, prefix="/go")
     app.include_router(pipeline_configs.router, prefix="/go")
+    app.include_router(pipeline_groups.router, prefix="/go")
+    app.include_router(templates.router, prefix="/go")
     app.include_router(materials_api.router, prefix="/go")
     app.include_router(webhooks.router, prefix="/go")
     app.include_router(agent_api.router, prefix="/go")
     app.include_router(agents_api.router, prefix="/go")
     app.include_router(files_api.router, prefix="/go")
-    app.include_router(environments_api.router, prefix="/go")
-    app.include_router(users_api.current_user_router, prefix="/go")
-    app.include_router(users_api.users_router, prefix="/go")
-    app.include_router(vsm_api.router, prefix="/go")
     # runs_api: pipeline, stage and job runtime APIs, CCTray and feeds
     for runs_router in (pipelines.router, stages.router, jobs.router, feeds.router):
         app.include_router(runs_router, prefix="/go")

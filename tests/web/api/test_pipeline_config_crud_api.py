@@ -492,6 +492,13 @@ async def test_create_bad_requests(api: httpx.AsyncClient, services: Services) -
         headers={**V11, "Content-Type": "application/json"},
     )
     assert huge.status_code == 413
+    surrogate = await api.post(
+        URL,
+        content=b'{"group": "team", "pipeline": {"name": "\\ud800"}}',
+        headers={**V11, "Content-Type": "application/json"},
+    )
+    assert surrogate.status_code == 422
+    assert surrogate.json()["data"]["errors"]["name"] == ["'name' must be valid Unicode text."]
     no_accept = await api.post(URL, json={"group": "team", "pipeline": simple()})
     assert no_accept.status_code == 404
     assert await revisions(services) == count

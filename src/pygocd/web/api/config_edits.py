@@ -59,8 +59,19 @@ def failed_message(kind: str, name: str, messages: list[str]) -> str:
 def unprocessable(version: int, text: str, data: Json | None = None) -> Response:
     body: Json = {"message": text}
     if data is not None:
-        body["data"] = data
+        body["data"] = _printable(data)
     return versioned_response(version)(body, status_code=422)
+
+
+def _printable(value: Any) -> Any:
+    """`value` with lone surrogates (which JSON input may hold) replaced, so it renders."""
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace").decode("utf-8")
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
 
 
 async def new_errors(config: ConfigService, candidate: CruiseConfig) -> list[ConfigError]:
@@ -119,7 +130,7 @@ def _tokens(path: str) -> list[str | int]:
             tokens.append(name)
         for index in indexes.split("[") if indexes else ():
             number = index.rstrip("]")
-            tokens.append(int(number) if number.isdigit() else number)
+            tokens.append(int(number) if number.isascii() and number.isdigit() else number)
     return tokens
 
 

@@ -105,6 +105,9 @@ class _Reader:
         if value is None:
             return default
         if isinstance(value, str):
+            if not _is_text(value):
+                self.error(obj, key, f"'{key}' must be valid Unicode text.")
+                return default
             return value
         if isinstance(value, int | float) and not isinstance(value, bool):
             return str(value)
@@ -150,7 +153,9 @@ class _Reader:
         value = obj.get(key)
         if value is None:
             return ()
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        if not isinstance(value, list) or not all(
+            isinstance(v, str) and _is_text(v) for v in value
+        ):
             self.error(obj, key, f"'{key}' must be a list of strings.")
             return ()
         return tuple(value)
@@ -553,6 +558,16 @@ class _Reader:
             spec=self.required(given, "spec", "Timer spec"),
             only_on_changes=self.flag(given, "only_on_changes", False),
         )
+
+
+def _is_text(value: str) -> bool:
+    """False for a string holding lone surrogates (JSON lets `\\ud800` through), which
+    cannot be stored."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _named(previous: tuple[S, ...], item: Json) -> S | None:

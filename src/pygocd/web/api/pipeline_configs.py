@@ -8,6 +8,7 @@ repo cannot be changed here (422, as GoCD).
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from typing import Any
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from pygocd.domain.config import CruiseConfig
-from pygocd.domain.errors import NotFound
+from pygocd.domain.errors import Conflict, NotFound
 from pygocd.domain.materials import DependencyMaterialConfig, GitMaterialConfig, mask_credentials
 from pygocd.domain.pipelines import PipelineConfig, PipelineGroup
 from pygocd.domain.runs import ANONYMOUS
@@ -185,7 +186,8 @@ async def create_pipeline(request: Request) -> Response:
         cause = (request.headers.get("x-pause-cause") or "").strip() or DEFAULT_PAUSE_CAUSE
         stages = request.app.state.services.stages
         if stages is not None:
-            await stages.pause(name, username=ANONYMOUS, cause=cause)
+            with contextlib.suppress(Conflict):  # paused already (a former pipeline's state)
+                await stages.pause(name, username=ANONYMOUS, cause=cause)
     return _shown(request, _pipeline(request, name))
 
 
