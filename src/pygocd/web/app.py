@@ -31,8 +31,11 @@ from pygocd.web.api import (
     webhooks,
 )
 from pygocd.web.api import dashboard as dashboard_api
+from pygocd.web.api import environments as environments_api
 from pygocd.web.api import files as files_api
 from pygocd.web.api import materials as materials_api
+from pygocd.web.api import users as users_api
+from pygocd.web.api import value_stream_maps as vsm_api
 from pygocd.web.errors import ERROR_RESPONSES, install_error_handlers
 from pygocd.web.ui import STATIC_DIR, ui_router
 
@@ -80,6 +83,10 @@ def create_app(
     app.include_router(agent_api.router, prefix="/go")
     app.include_router(agents_api.router, prefix="/go")
     app.include_router(files_api.router, prefix="/go")
+    app.include_router(environments_api.router, prefix="/go")
+    app.include_router(users_api.current_user_router, prefix="/go")
+    app.include_router(users_api.users_router, prefix="/go")
+    app.include_router(vsm_api.router, prefix="/go")
     # runs_api: pipeline, stage and job runtime APIs, CCTray and feeds
     for runs_router in (pipelines.router, stages.router, jobs.router, feeds.router):
         app.include_router(runs_router, prefix="/go")
