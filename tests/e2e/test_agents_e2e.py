@@ -234,16 +234,9 @@ class Cluster:
                 process.wait()
 
 
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    root = tmp_path_factory.mktemp("agents-e2e")
-    code = root / "code"
-    git_commit(code, {"hello.txt": "hello from the code repo\n"})
-    marker_dir = root / "markers"
-    marker_dir.mkdir()
-    config = root / "config"
-    git_commit(config, {"ci.gocd.yaml": pipelines_yaml(code, marker_dir)})
-    port = free_port()
+def launch_server(
+    root: Path, port: int, config: Path, *, lost_after: float
+) -> subprocess.Popen[str]:
     args = [
         sys.executable,
         "-m",
@@ -261,14 +254,27 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     url = os.environ.get("PYGOCD_TEST_DB_URL")
     if url:
         args += ["--database-url", url]
-    with (root / "server.log").open("w") as stream:
-        server = subprocess.Popen(
+    with (root / "server.log").open("a") as stream:
+        return subprocess.Popen(
             args,
             stdout=subprocess.DEVNULL,
             stderr=stream,
             text=True,
-            env={**os.environ, "PYGOCD_AGENT_LOST_CONTACT_SECONDS": "3"},
+            env={**os.environ, "PYGOCD_AGENT_LOST_CONTACT_SECONDS": str(lost_after)},
         )
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    root = tmp_path_factory.mktemp("agents-e2e")
+    code = root / "code"
+    git_commit(code, {"hello.txt": "hello from the code repo\n"})
+    marker_dir = root / "markers"
+    marker_dir.mkdir()
+    config = root / "config"
+    git_commit(config, {"ci.gocd.yaml": pipelines_yaml(code, marker_dir)})
+    port = free_port()
+    server = launch_server(root, port, config, lost_after=3)
     wait_healthy(port, server)
     base = f"http://127.0.0.1:{port}"
     eventually(
@@ -408,3 +414,71 @@ def test_killing_an_agent_mid_job_reschedules_the_job_onto_another(cluster: Clus
     assert [j["agent_uuid"] for j in jobs if j["result"] == "Passed"] == [rescuer_uuid]
     agent = httpx.get(f"{cluster.base}/go/api/agents/{doomed_uuid}", headers=V7).json()
     assert agent["agent_state"] == "LostContact"
+
+
+RESTART_YAML = """format_version: 10
+pipelines:
+  survivor:
+    group: e2e
+    materials:
+      code:
+        git: {code}
+        branch: main
+    stages:
+      - build:
+          approval: {{type: manual}}
+          fetch_materials: false
+          jobs:
+            long:
+              tasks:
+                - exec:
+                    command: sh
+                    arguments:
+                      - -c
+                      - echo before; while [ ! -f {go} ]; do sleep 0.1; done; echo after
+"""
+
+
+def test_a_server_restart_mid_job_still_records_the_result(tmp_path: Path) -> None:
+    """The agent keeps running the job while the server is away, then delivers the rest of
+    the console and the result to the restarted server."""
+    code = tmp_path / "code"
+    git_commit(code, {"a.txt": "a"})
+    config = tmp_path / "config"
+    go = tmp_path / "go-on"
+    git_commit(config, {"ci.gocd.yaml": RESTART_YAML.format(code=code, go=go)})
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    server = launch_server(tmp_path, port, config, lost_after=120)
+    found = Cluster(base, tmp_path, tmp_path, server)
+    try:
+        wait_healthy(port, server)
+        eventually(
+            lambda: (
+                httpx.get(f"{base}/go/api/pipelines/survivor/status", headers=V1).status_code == 200
+            ),
+            what="config repo pipelines",
+        )
+        found.start_agent("steady")
+        found.trigger("survivor")
+        eventually(
+            lambda: (
+                "before"
+                in httpx.get(
+                    f"{base}/go/files/survivor/1/build/1/long/cruise-output/console.log"
+                ).text
+            ),
+            what="job started",
+        )
+        server.terminate()
+        assert server.wait(timeout=30) == 0
+        go.write_text("now")  # the job finishes while the server is down
+        time.sleep(1.0)
+        found.server = launch_server(tmp_path, port, config, lost_after=120)
+        wait_healthy(port, found.server)
+        assert found.wait_stage("survivor", "build")["result"] == "Passed"
+        log = found.console("survivor/1/build/1/long")
+        output = [line.split(" ", 1)[1] for line in log.splitlines() if line.startswith("&1|")]
+        assert output == ["before", "after"]  # nothing lost, nothing doubled
+    finally:
+        found.stop()
