@@ -387,9 +387,13 @@ class Buildbot:
     def all_complete(self, first: int, count: int) -> bool:
         found = self.http.get(
             "/api/v2/buildrequests",
-            params={"buildrequestid__ge": first, "complete": "true", "field": "buildrequestid"},
+            params=[
+                ("buildrequestid__ge", str(first)),
+                ("field", "buildrequestid"),
+                ("field", "complete"),
+            ],
         ).json()["buildrequests"]
-        return len(found) >= count
+        return sum(bool(r["complete"]) for r in found) >= count
 
     def pid(self, folder: str) -> int:
         return int((self.root / folder / "twistd.pid").read_text())
