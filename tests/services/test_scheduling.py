@@ -669,3 +669,47 @@ async def test_a_manual_trigger_is_not_overtaken_by_the_update_it_starts(
     instance = await scheduling.trigger_manual("app", username="ann")
     assert instance.build_cause.type is BuildCauseType.MANUAL_FORCED
     assert instance.build_cause.material_revisions[0].revision == "r9"
+
+
+async def test_a_template_pipeline_runs_the_templates_stages_with_its_params(
+    services: Services,
+) -> None:
+    from pygocd.domain.config import CruiseConfig
+    from pygocd.domain.pipelines import PipelineGroup, TemplateConfig
+    from pygocd.domain.variables import Parameter
+
+    template = TemplateConfig(
+        "build-and-test",
+        stages=(
+            StageConfig(
+                "#{first}", jobs=(JobConfig("run", tasks=(ExecTask("make", ("#{target}",)),)),)
+            ),
+            stage("test"),
+        ),
+    )
+    uses = PipelineConfig(
+        name="app",
+        materials=(REPO,),
+        template="build-and-test",
+        parameters=(Parameter("first", "compile"), Parameter("target", "all")),
+    )
+    await services.config.save(
+        CruiseConfig(groups=(PipelineGroup("main", (uses,)),), templates=(template,)),
+        expected_md5=services.config.current.md5,
+        author="t",
+        message="template",
+    )
+    await commit(services, REPO, "r1")
+    assert services.config.current.find_pipeline("app") == uses  # as written, for the API
+    runnable = services.config.current.runnable("app")
+    assert runnable is not None
+    assert [s.name for s in runnable.stages] == ["compile", "test"]
+    task = runnable.stages[0].jobs[0].tasks[0]
+    assert isinstance(task, ExecTask)
+    assert task.arguments == ("all",)
+    instance = await sched(services).trigger_manual("app")
+    assert [s.name for s in instance.stages] == ["compile"]
+    await finish(services, "app", 1, "compile")
+    assert [s.name for s in (await load(services, "app", 1)).stages] == ["compile", "test"]
+    # The stored document keeps the template reference, not the applied stages.
+    assert services.config.stored.find_pipeline("app") == uses

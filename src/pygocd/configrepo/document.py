@@ -47,7 +47,9 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def _fields(cls: type) -> tuple[dataclasses.Field[Any], ...]:
-    return tuple(f for f in dataclasses.fields(cls) if f.compare or f.name != "md5")
+    # Fields left out of equality (a snapshot's md5, its derived runnable pipelines) are not
+    # part of the stored document.
+    return tuple(f for f in dataclasses.fields(cls) if f.compare)
 
 
 def _is_union(tp: Any) -> bool:

@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from pygocd.configrepo.validate_report import job_path, material_path, stage_path, task_path
+from pygocd.domain.config import CruiseConfig
 from pygocd.domain.materials import MaterialConfig
 from pygocd.domain.pipelines import ConfigOrigin, JobConfig, PipelineConfig, StageConfig
 from pygocd.domain.variables import EnvironmentVariable
@@ -148,3 +149,25 @@ def _item_path(path: str, field_name: str, item: Any, index: int) -> str:
         section = "secure_variables" if item.secure else "environment_variables"
         return f"{path}.{section}.{item.name}"
     return f"{path}.{field_name}[{index}]"
+
+
+def runnable_pipelines(config: CruiseConfig) -> dict[str, PipelineConfig]:
+    """Pipelines that use parameters or a template, as they run: `#{...}` substituted and the
+    template's stages applied (what GoCD calls `templateApplied`). Problems are validation's to
+    report; here a value that cannot be resolved stays as written."""
+
+    def ignore(_path: str, _message: str) -> None:
+        return None
+
+    runnable: dict[str, PipelineConfig] = {}
+    for pipeline in config.all_pipelines():
+        if not pipeline.parameters and not pipeline.template:
+            continue
+        params = {p.name: p.value for p in pipeline.parameters}
+        resolved = resolve_pipeline(pipeline, params, pipeline.name, ignore)
+        template = config.find_template(pipeline.template) if pipeline.template else None
+        if template is not None and not pipeline.stages:
+            stages = resolve_stages(template.stages, params, pipeline.name, ignore)
+            resolved = dataclasses.replace(resolved, stages=stages)
+        runnable[pipeline.name.lower()] = resolved
+    return runnable

@@ -2,11 +2,15 @@
 
 A `CruiseConfig` merges the stored config document with the last valid parse of each config
 repo. Look-ups are case-insensitive, as every GoCD name is.
+
+Pipelines are kept as written (`#{params}` unresolved, templates referenced), which is what the
+config API shows and edits save. What runs is `runnable(name)`: parameters substituted and the
+template's stages applied, computed once per snapshot by whoever builds it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -23,6 +27,8 @@ class CruiseConfig:
     environments: tuple[EnvironmentConfig, ...] = ()
     config_repos: tuple[ConfigRepoConfig, ...] = ()
     md5: str = field(default="", compare=False)
+    # Lower-cased name → the pipeline as it runs, for pipelines that use params or a template.
+    resolved: Mapping[str, PipelineConfig] = field(default_factory=dict, compare=False, repr=False)
 
     @cached_property
     def _pipelines_by_name(self) -> dict[str, PipelineConfig]:
@@ -31,14 +37,22 @@ class CruiseConfig:
     @cached_property
     def _pipelines_by_material(self) -> dict[str, tuple[PipelineConfig, ...]]:
         index: dict[str, list[PipelineConfig]] = {}
-        for pipeline in self.all_pipelines():
+        for pipeline in self.runnable_pipelines():
             for material in pipeline.materials:
                 index.setdefault(material.fingerprint, []).append(pipeline)
         return {fingerprint: tuple(found) for fingerprint, found in index.items()}
 
     def pipelines_using(self, fingerprint: str) -> tuple[PipelineConfig, ...]:
-        """Pipelines with this material (by fingerprint), from an index built once per snapshot."""
+        """Runnable pipelines with this material (by fingerprint), indexed once per snapshot."""
         return self._pipelines_by_material.get(fingerprint, ())
+
+    def runnable(self, name: str) -> PipelineConfig | None:
+        """The pipeline as it runs: parameters substituted, template stages applied."""
+        return self.resolved.get(name.lower()) or self.find_pipeline(name)
+
+    def runnable_pipelines(self) -> Iterator[PipelineConfig]:
+        for pipeline in self.all_pipelines():
+            yield self.resolved.get(pipeline.name.lower(), pipeline)
 
     def all_pipelines(self) -> Iterator[PipelineConfig]:
         for group in self.groups:

@@ -54,7 +54,7 @@ class AssignmentService:
         self._agents = agents
 
     def job_config(self, identifier: JobIdentifier, job: JobInstance) -> JobConfig | None:
-        pipeline = self._config.current.find_pipeline(identifier.pipeline_name)
+        pipeline = self._config.current.runnable(identifier.pipeline_name)
         stage = pipeline.find_stage(identifier.stage_name) if pipeline else None
         return stage.find_job(config_job_name(job)) if stage else None
 

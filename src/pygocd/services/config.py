@@ -13,6 +13,7 @@ from dataclasses import dataclass, replace
 from pygocd.configrepo.document import decode_config, encode_config
 from pygocd.configrepo.errors import ConfigError, SourceMap
 from pygocd.configrepo.validate import validate_config
+from pygocd.configrepo.validate_params import runnable_pipelines
 from pygocd.domain.config import ConfigRevision, CruiseConfig
 from pygocd.domain.environments import EnvironmentConfig
 from pygocd.domain.errors import Conflict, NotFound
@@ -165,9 +166,11 @@ class ConfigService:
         await self._bus.publish(CONFIG_CHANGED, {"md5": self._current.md5, "repo": repo_id})
 
     def _build_effective(self) -> CruiseConfig:
-        """The stored config plus the last valid part of each config repo still registered."""
+        """The stored config plus the last valid part of each config repo still registered,
+        with what its pipelines run as (params substituted, templates applied)."""
         registered = {r.id.lower() for r in self._stored.config_repos}
-        return _merge(self._stored, [p for k, p in self._parts.items() if k in registered])
+        merged = _merge(self._stored, [p for k, p in self._parts.items() if k in registered])
+        return replace(merged, resolved=runnable_pipelines(merged))
 
 
 def _merge(stored: CruiseConfig, parts: Iterable[RepoPart]) -> CruiseConfig:

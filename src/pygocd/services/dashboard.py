@@ -207,7 +207,8 @@ def _plan(config: CruiseConfig) -> _Plan:
         return _last_plan[0][1]
     environments = {p.lower(): e.name for e in config.environments for p in e.pipelines}
     pipelines = tuple(
-        _pipeline_plan(config, p, environments.get(p.name.lower())) for p in config.all_pipelines()
+        _pipeline_plan(config, p, environments.get(p.name.lower()))
+        for p in config.runnable_pipelines()
     )
     plan = _Plan(
         pipelines=pipelines,
@@ -218,11 +219,7 @@ def _plan(config: CruiseConfig) -> _Plan:
         environments=tuple(
             DashboardSection(
                 e.name,
-                tuple(
-                    found.name
-                    for n in e.pipelines
-                    if (found := config.find_pipeline(n)) is not None
-                ),
+                tuple(found.name for n in e.pipelines if (found := config.runnable(n)) is not None),
             )
             for e in config.environments
         ),

@@ -50,7 +50,7 @@ class JobTimeoutService:
         self._activity: dict[int, _Activity] = {}
 
     def timeout_of(self, identifier: JobIdentifier) -> timedelta | None:
-        pipeline = self._config.current.find_pipeline(identifier.pipeline_name)
+        pipeline = self._config.current.runnable(identifier.pipeline_name)
         stage = pipeline.find_stage(identifier.stage_name) if pipeline else None
         job = stage.find_job(_INSTANCE_SUFFIX.sub("", identifier.job_name)) if stage else None
         minutes = job.timeout if job is not None and job.timeout else self._default

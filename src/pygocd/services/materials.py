@@ -104,7 +104,7 @@ def git_materials_of(config: CruiseConfig) -> list[GitMaterialConfig]:
     """The distinct git materials (by fingerprint) of every pipeline; a material used by
     several pipelines polls if any of them says `auto_update`."""
     by_fingerprint: dict[str, GitMaterialConfig] = {}
-    for pipeline in config.all_pipelines():
+    for pipeline in config.runnable_pipelines():
         for material in pipeline.materials:
             if not isinstance(material, GitMaterialConfig):
                 if getattr(material, "is_scm", False):
@@ -159,7 +159,7 @@ class MaterialUpdateService:
 
     def find(self, fingerprint: str) -> MaterialConfig | None:
         """Any material of the effective config with this fingerprint."""
-        for pipeline in self._config().all_pipelines():
+        for pipeline in self._config().runnable_pipelines():
             for material in pipeline.materials:
                 if material.fingerprint == fingerprint:
                     return material

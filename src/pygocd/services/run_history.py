@@ -136,7 +136,7 @@ class RunHistoryService:
         self._config = config
 
     def pipeline(self, name: str) -> PipelineConfig:
-        found = self._config.current.find_pipeline(name)
+        found = self._config.current.runnable(name)
         if found is None:
             raise NotFound(f"Pipeline with name '{name}' was not found!")
         return found
@@ -297,7 +297,7 @@ class RunHistoryService:
             for j, i in done_jobs
         }
         projects: list[CcTrayProject] = []
-        for pipeline in sorted(config.all_pipelines(), key=lambda p: p.name):
+        for pipeline in sorted(config.runnable_pipelines(), key=lambda p: p.name):
             runs = []
             for stage in configured_stages(config, pipeline):
                 run = current_by.get((pipeline.name.lower(), stage.name.lower()))

@@ -105,7 +105,7 @@ class SchedulingService:
         self.blocked: set[str] = set()
 
     def pipeline_or_404(self, name: str) -> PipelineConfig:
-        pipeline = self._config.current.find_pipeline(name)
+        pipeline = self._config.current.runnable(name)
         if pipeline is None:
             raise NotFound(f"Pipeline '{name}' not found.")
         return pipeline
@@ -199,7 +199,7 @@ class SchedulingService:
         return created
 
     async def trigger_automatic(self, name: str) -> PipelineInstance | None:
-        pipeline = self._config.current.find_pipeline(name)
+        pipeline = self._config.current.runnable(name)
         if pipeline is None or not pipeline.stages or is_first_stage_manual(pipeline):
             return None
         if pipeline.name.lower() in self._triggering:

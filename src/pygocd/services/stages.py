@@ -55,7 +55,7 @@ class StageService:
     # -- reading --------------------------------------------------------------------------
 
     def pipeline_config(self, name: str) -> PipelineConfig:
-        pipeline = self._config.current.find_pipeline(name)
+        pipeline = self._config.current.runnable(name)
         if pipeline is None:
             raise NotFound(f"Pipeline '{name}' not found.")
         return pipeline
@@ -86,7 +86,7 @@ class StageService:
     async def _after_stage_completed(
         self, uow: UnitOfWork, instance: PipelineInstance, stage: StageInstance, out: Events
     ) -> None:
-        pipeline = self._config.current.find_pipeline(instance.name)
+        pipeline = self._config.current.runnable(instance.name)
         if pipeline is None or pipeline.find_stage(stage.name) is None:
             return
         if should_unlock(pipeline, stage.name, stage.result):
@@ -370,7 +370,7 @@ class StageService:
         await self._bus.publish(PIPELINE_CHANGED, {"pipeline": pipeline.name})
 
     async def unlock(self, name: str) -> None:
-        pipeline = self._config.current.find_pipeline(name)
+        pipeline = self._config.current.runnable(name)
         if pipeline is None:
             raise NotFound(f"pipeline name {name} is incorrect")
         async with self._uow() as uow:

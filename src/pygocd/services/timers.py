@@ -36,7 +36,7 @@ class TimerService:
         """Pipelines whose timer fired since the last look, with their `only_on_changes`."""
         fired: list[tuple[str, bool]] = []
         seen: set[str] = set()
-        for pipeline in self._config.current.all_pipelines():
+        for pipeline in self._config.current.runnable_pipelines():
             if pipeline.timer is None:
                 continue
             schedule = self._schedule(pipeline.timer.spec)

@@ -131,7 +131,7 @@ def _stage_statuses(config: CruiseConfig, instance: PipelineInstance) -> list[St
         assert latest is not None
         seen.add(stage.name.lower())
         out.append(_status(latest))
-    pipeline = config.find_pipeline(instance.name)
+    pipeline = config.runnable(instance.name)
     for configured in pipeline.stages if pipeline is not None else ():
         if configured.name.lower() not in seen:
             out.append(StageStatus(configured.name, 0, StageState.UNKNOWN.value, None))
@@ -146,7 +146,7 @@ def _status(stage: StageInstance) -> StageStatus:
 
 
 def _unrun(config: CruiseConfig, name: str) -> InstanceRevision:
-    pipeline = config.find_pipeline(name)
+    pipeline = config.runnable(name)
     stages = [
         StageStatus(s.name, 0, StageState.UNKNOWN.value, None)
         for s in (pipeline.stages if pipeline is not None else ())
@@ -192,7 +192,7 @@ class ValueStreamMapService:
         found = nodes.get(key)
         if found is not None:
             return found
-        pipeline = config.find_pipeline(name)
+        pipeline = config.runnable(name)
         node = Node(
             id=pipeline.name if pipeline else name,
             name=pipeline.name if pipeline else name,
@@ -382,7 +382,7 @@ def _dependents(config: CruiseConfig, name: str) -> list[PipelineConfig]:
     wanted = name.lower()
     return [
         pipeline
-        for pipeline in config.all_pipelines()
+        for pipeline in config.runnable_pipelines()
         if any(
             isinstance(m, DependencyMaterialConfig) and m.pipeline.lower() == wanted
             for m in pipeline.materials

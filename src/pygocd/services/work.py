@@ -160,7 +160,7 @@ class WorkBuilder:
         if instance is None:
             raise NotFound(f"Pipeline instance of job {job_id} was not found!")
         stage = next(s for s in instance.stages if s.id == job.stage_id)
-        pipeline = self._config.current.find_pipeline(instance.name)
+        pipeline = self._config.current.runnable(instance.name)
         stage_config = pipeline.find_stage(stage.name) if pipeline else None
         config = stage_config.find_job(config_job_name(job)) if stage_config else None
         if pipeline is None or config is None:
@@ -279,7 +279,7 @@ class WorkBuilder:
     async def _upstream(
         self, uow: UnitOfWork, instance: PipelineInstance, name: str
     ) -> PipelineInstance | None:
-        pipeline = self._config.current.find_pipeline(instance.name)
+        pipeline = self._config.current.runnable(instance.name)
         fingerprints = {
             m.fingerprint
             for m in (pipeline.materials if pipeline else ())

@@ -20,7 +20,7 @@ XML = "application/xml;charset=utf-8"
 
 
 def _job_config(config: ConfigService, identifier: JobIdentifier) -> JobConfig | None:
-    pipeline = config.current.find_pipeline(identifier.pipeline_name)
+    pipeline = config.current.runnable(identifier.pipeline_name)
     stage = pipeline.find_stage(identifier.stage_name) if pipeline else None
     if stage is None:
         return None
@@ -63,7 +63,7 @@ async def scheduled_jobs(request: Request) -> Response:
             lines.append("    <resources>")
             lines.extend(f"      <resource>{_cdata(r)}</resource>" for r in job_config.resources)
             lines.append("    </resources>")
-        pipeline = config.current.find_pipeline(identifier.pipeline_name)
+        pipeline = config.current.runnable(identifier.pipeline_name)
         stage = pipeline.find_stage(identifier.stage_name) if pipeline else None
         variables = merge_variables(
             environment.environment_variables if environment else (),

@@ -30,7 +30,7 @@ def _base(request: Request) -> str:
 async def config_materials(request: Request) -> dict[str, Any]:
     services: Services = request.app.state.services
     seen: dict[str, dict[str, Any]] = {}
-    for pipeline in services.config.current.all_pipelines():
+    for pipeline in services.config.current.runnable_pipelines():
         for material in pipeline.materials:
             if material.fingerprint not in seen:
                 shown = material_json(material)
@@ -79,7 +79,7 @@ async def modifications(request: Request, fingerprint: str, offset: int = 0) -> 
     else:
         known = any(
             m.fingerprint == fingerprint
-            for p in services.config.current.all_pipelines()
+            for p in services.config.current.runnable_pipelines()
             for m in p.materials
         )
     if not known:

@@ -69,7 +69,7 @@ async def trigger_with_options(request: Request, pipeline: str) -> Response:
     form = await request.form()
     revisions: dict[str, str] = {}
     variables: list[EnvironmentVariable] = []
-    config = services.config.current.find_pipeline(pipeline)
+    config = services.config.current.runnable(pipeline)
     configured = {v.name: v for v in config.environment_variables} if config else {}
     for key, raw in form.multi_items():
         value = raw if isinstance(raw, str) else ""

@@ -312,7 +312,7 @@ def describe_material(material: MaterialConfig | None, fallback: str) -> str:
 async def changes_popup(request: Request, pipeline: str, counter: int) -> HTMLResponse:
     services = services_of(request)
     instance = await load_instance(services, pipeline, counter)
-    config = services.config.current.find_pipeline(pipeline)
+    config = services.config.current.runnable(pipeline)
     by_fingerprint = {m.fingerprint: m for m in config.materials} if config else {}
     view = ChangesView(
         pipeline=instance.name,
@@ -365,7 +365,7 @@ RECENT_REVISIONS = 5
 @router.get("/ui/pipelines/{pipeline}/trigger_options")
 async def trigger_options_modal(request: Request, pipeline: str) -> HTMLResponse:
     services = services_of(request)
-    config = services.config.current.find_pipeline(pipeline)
+    config = services.config.current.runnable(pipeline)
     if config is None:
         raise NotFound(f"Pipeline '{pipeline}' not found.")
     choices = []
@@ -401,7 +401,7 @@ async def trigger_options_modal(request: Request, pipeline: str) -> HTMLResponse
 
 @router.get("/ui/pipelines/{pipeline}/pause")
 async def pause_modal(request: Request, pipeline: str) -> HTMLResponse:
-    config = services_of(request).config.current.find_pipeline(pipeline)
+    config = services_of(request).config.current.runnable(pipeline)
     if config is None:
         raise NotFound(f"Pipeline '{pipeline}' not found.")
     return HTMLResponse(render_fragment("dashboard/_pause.html", pipeline=config.name))

@@ -84,7 +84,7 @@ async def activity_context(
 ) -> ActivityContext:
     services = services_of(request)
     config = services.config.current
-    pipeline = config.find_pipeline(name)
+    pipeline = config.runnable(name)
     if pipeline is None:
         raise NotFound(f"Pipeline '{name}' not found.")
     stages = configured_stages(config, pipeline)
@@ -143,7 +143,7 @@ class StageContext(PageContext):
 
 
 def changes_view(services: Services, instance: PipelineInstance) -> ChangesView:
-    config = services.config.current.find_pipeline(instance.name)
+    config = services.config.current.runnable(instance.name)
     by_fingerprint = {m.fingerprint: m for m in config.materials} if config else {}
     return ChangesView(
         pipeline=instance.name,
@@ -169,7 +169,7 @@ async def stage_context(
     instance = await load_instance(services, pipeline, counter)
     run = find_stage_run(instance, stage, stage_counter)
     config = services.config.current
-    found = config.find_pipeline(instance.name)
+    found = config.runnable(instance.name)
     stages = configured_stages(config, found) if found is not None else ()
     loc = f"{instance.name}/{counter}/{run.name}/{stage_counter}"
     return StageContext(
