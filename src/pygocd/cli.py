@@ -64,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     config_commands = config.add_subparsers(dest="config_command", required=True)
     check = config_commands.add_parser("check", help="validate GoCD YAML/JSON config files")
     check.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    export = config_commands.add_parser(
+        "export", help="write the server's stored pipelines as GoCD YAML"
+    )
+    export.add_argument("--pipeline", help="only this pipeline")
+    export.add_argument("--data-dir", type=Path)
+    export.add_argument("--database-url")
 
     db = commands.add_parser("db", help="database maintenance")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -217,6 +223,35 @@ def run_config_check(arguments: argparse.Namespace) -> int:
     return code
 
 
+def run_config_export(arguments: argparse.Namespace) -> int:
+    from pygocd import bootstrap
+    from pygocd.configrepo.export import export_yaml
+    from pygocd.domain.config import CruiseConfig
+
+    settings = load_settings(arguments)
+
+    async def stored() -> CruiseConfig:
+        container = await bootstrap.start(settings)
+        try:
+            return container.services.config.stored
+        finally:
+            await container.close()
+
+    try:
+        config = asyncio.run(stored())
+    except bootstrap.StartupError as error:
+        return fail(str(error))
+    pipelines = list(config.all_pipelines())
+    environments = list(config.environments)
+    if arguments.pipeline:
+        pipelines = [p for p in pipelines if p.name.lower() == arguments.pipeline.lower()]
+        if not pipelines:
+            return fail(f"no pipeline named {arguments.pipeline!r} in the stored config")
+        environments = []
+    sys.stdout.write(export_yaml(pipelines, environments))
+    return 0
+
+
 def run_db_upgrade(arguments: argparse.Namespace) -> int:
     from pygocd import bootstrap
 
@@ -250,6 +285,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if arguments.command == "demo":
             return run_demo(arguments)
         if arguments.command == "config":
+            if arguments.config_command == "export":
+                return run_config_export(arguments)
             return run_config_check(arguments)
         return run_db_upgrade(arguments)
     except ValidationError as error:
