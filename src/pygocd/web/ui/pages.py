@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from fastapi import APIRouter, Request
@@ -145,16 +144,6 @@ class Flash:
     message: str
 
 
-@dataclass(frozen=True, kw_only=True)
-class AgentsContext(PageContext):
-    agents: list[Any] = field(default_factory=list)
-
-
-@dataclass(frozen=True, kw_only=True)
-class MaterialsContext(PageContext):
-    materials: list[Any] = field(default_factory=list)
-
-
 # ---- rendering --------------------------------------------------------------
 
 Render = Callable[[Request, str, PageContext], HTMLResponse]
@@ -228,22 +217,21 @@ def ui_router() -> APIRouter:
         return render_page(request, name, page)
 
     from pygocd.web.ui.actions import router as actions_router
+    from pygocd.web.ui.agents import router as agents_router
     from pygocd.web.ui.dashboard import router as dashboard_router
     from pygocd.web.ui.live import router as live_router
+    from pygocd.web.ui.materials import router as materials_router
     from pygocd.web.ui.runs import router as runs_router
 
-    for part in (dashboard_router, actions_router, live_router, runs_router):
+    for part in (
+        dashboard_router,
+        actions_router,
+        live_router,
+        runs_router,
+        agents_router,
+        materials_router,
+    ):
         router.include_router(part)
-
-    @router.get("/agents", name="ui.agents")
-    async def agents(request: Request) -> HTMLResponse:
-        page = AgentsContext(title="Agents", active="agents", path=request.url.path)
-        return render(request, "agents.html", page)
-
-    @router.get("/materials", name="ui.materials")
-    async def materials(request: Request) -> HTMLResponse:
-        page = MaterialsContext(title="Materials", active="materials", path=request.url.path)
-        return render(request, "materials.html", page)
 
     for column in ADMIN_MENU:
         for link in column.links:

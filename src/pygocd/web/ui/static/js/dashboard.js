@@ -16,6 +16,14 @@
     window.htmx.ajax(verb, url, { source: source, target: target, swap: swap });
   }
 
+  // A post's answer is a flash message. Its source is the flash area, not the button: a live
+  // update may replace the card (and the button) before the answer comes, and htmx resolves
+  // the answer's target from the source.
+  function post(url) {
+    var flash = document.getElementById("flash");
+    send("POST", url, flash, flash, "afterbegin");
+  }
+
   board.addEventListener("click", function (event) {
     var button = event.target.closest ? event.target.closest("[data-get], [data-post]") : null;
     if (!button || !window.htmx || button.disabled) {
@@ -30,7 +38,7 @@
     if (question && !window.confirm(question)) {
       return;
     }
-    send("POST", button.getAttribute("data-post"), button, "#flash", "afterbegin");
+    post(button.getAttribute("data-post"));
   });
 
   board.addEventListener("submit", function (event) {
@@ -39,7 +47,7 @@
       return;
     }
     event.preventDefault();
-    send("POST", form.getAttribute("action"), form, "#flash", "afterbegin");
+    post(form.getAttribute("action"));
   });
 })();
 
