@@ -6,11 +6,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 from sqlalchemy import bindparam, func, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
 from pygocd.db.tables import materials, modifications, modified_files, pipeline_material_revisions
+from pygocd.db.upsert import insert_ignoring_conflicts
 from pygocd.domain.materials import (
     DependencyMaterialConfig,
     MaterialConfig,
@@ -21,7 +21,6 @@ from pygocd.domain.modifications import MaterialRevision, Modification, Modified
 
 async def ensure_material(connection: AsyncConnection, material: MaterialConfig) -> int:
     """The id of the material row for this fingerprint, created on first sight."""
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     values: dict[str, object] = {"type": material.type_name, "fingerprint": material.fingerprint}
     if isinstance(material, DependencyMaterialConfig):
         values |= {"pipeline_name": material.pipeline, "stage_name": material.stage}
@@ -33,9 +32,7 @@ async def ensure_material(connection: AsyncConnection, material: MaterialConfig)
         if branch:
             values["branch"] = branch
     await connection.execute(
-        dialect.insert(materials)
-        .values(**values)
-        .on_conflict_do_nothing(index_elements=["fingerprint"])
+        insert_ignoring_conflicts(connection, materials, ["fingerprint"], **values)
     )
     query = select(materials.c.id).where(materials.c.fingerprint == material.fingerprint)
     return int((await connection.execute(query)).scalar_one())

@@ -7,7 +7,6 @@ from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import RowMapping, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc, as_utc_or_none
@@ -22,6 +21,7 @@ from pygocd.db.tables import (
     pipelines,
     stages,
 )
+from pygocd.db.upsert import insert_ignoring_conflicts
 from pygocd.domain.pipelines import ApprovalType
 from pygocd.domain.runs import (
     BuildCause,
@@ -45,17 +45,15 @@ class SqlPipelineInstanceRepository:
         self._connection = connection
 
     async def _ensure_state_row(self, pipeline: str) -> None:
-        dialect = postgresql if self._connection.dialect.name == "postgresql" else sqlite
-        statement = (
-            dialect.insert(pipeline_states)
-            .values(
-                name_key=pipeline.lower(),
-                name=pipeline,
-                last_counter=0,
-                paused=False,
-                locked=False,
-            )
-            .on_conflict_do_nothing(index_elements=["name_key"])
+        statement = insert_ignoring_conflicts(
+            self._connection,
+            pipeline_states,
+            ["name_key"],
+            name_key=pipeline.lower(),
+            name=pipeline,
+            last_counter=0,
+            paused=False,
+            locked=False,
         )
         await self._connection.execute(statement)
 
