@@ -48,7 +48,10 @@ class JobRunner:
         return reply.size, reply.cancelled
 
     async def _report(self, state: wire.JobStateName, result: str | None = None) -> bool:
-        await self.console.flush()
+        if state == "Completed":
+            # The whole console is on the server before the job counts as done. Earlier
+            # reports do not wait: the background flusher sends those lines within 0.1 s.
+            await self.console.flush()
         reply = await self.client.report(
             self.work.job_id,
             wire.JobReport(state=state, result=result),
