@@ -13,8 +13,8 @@ from dataclasses import replace
 from pygocd.domain.errors import Conflict, NotFound
 from pygocd.domain.runs import JobIdentifier, JobInstance
 from pygocd.domain.states import JobResult, JobState, check_job_transition
-from pygocd.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from pygocd.services.stages import Events, StageService, job_event
+from pygocd.services.ports import Clock, UnitOfWorkFactory
+from pygocd.services.stages import Events, StageService, job_event_at
 
 
 class ReportOutcome(enum.StrEnum):
@@ -47,7 +47,7 @@ class JobService:
             found = await uow.jobs.get(job_id)
             if found is None or found[0].state is not JobState.SCHEDULED or found[0].ignored:
                 return False
-            job, _ = found
+            job, where = found
             if job.agent_uuid not in (None, agent_uuid):
                 return False  # pinned to another agent (run on all agents)
             claimed = await uow.jobs.change_state(
@@ -59,9 +59,7 @@ class JobService:
             )
             if not claimed:
                 return False
-            await self._event(
-                uow, replace(job, state=JobState.ASSIGNED, agent_uuid=agent_uuid), out
-            )
+            _event(out, where, replace(job, state=JobState.ASSIGNED, agent_uuid=agent_uuid))
             await uow.commit()
         await self._stages.publish(out)
         return True
@@ -75,7 +73,7 @@ class JobService:
             found = await uow.jobs.get(job_id)
             if found is None:
                 raise NotFound(f"Job {job_id} was not found!")
-            job, _ = found
+            job, where = found
             if job.agent_uuid != agent_uuid:
                 raise NotYourJob(f"AgentUUID has changed in the middle of a job: {job_id}")
             if job.ignored or job.state in (JobState.COMPLETED, JobState.RESCHEDULED):
@@ -90,7 +88,7 @@ class JobService:
             if not changed:
                 return ReportOutcome.IGNORED
             updated = replace(job, state=state, result=new_result or job.result)
-            await self._event(uow, updated, out)
+            _event(out, where, updated)
             if state is JobState.COMPLETED or (
                 state is JobState.COMPLETING and new_result is JobResult.FAILED
             ):
@@ -108,7 +106,7 @@ class JobService:
             found = await uow.jobs.get(job_id)
             if found is None or not found[0].state.is_active:
                 return None
-            job, _ = found
+            job, where = found
             now = self._clock.now()
             if not await uow.jobs.change_state(job, JobState.RESCHEDULED, now):
                 return None
@@ -126,7 +124,7 @@ class JobService:
                     rerun=job.rerun,
                 ),
             )
-            await self._event(uow, fresh, out)
+            _event(out, where, fresh)
             await uow.commit()
         await self._stages.publish(out)
         return fresh
@@ -138,22 +136,22 @@ class JobService:
             found = await uow.jobs.get(job_id)
             if found is None or not found[0].state.is_active:
                 return False
-            job, _ = found
+            job, where = found
             if not await uow.jobs.change_state(
                 job, JobState.COMPLETED, self._clock.now(), result=JobResult.CANCELLED
             ):
                 return False
             cancelled = replace(job, state=JobState.COMPLETED, result=JobResult.CANCELLED)
-            await self._event(uow, cancelled, out)
+            _event(out, where, cancelled)
             assert job.stage_id is not None
             await self._stages.recalculate_stage(uow, job.stage_id, out)
             await uow.commit()
         await self._stages.publish(out)
         return True
 
-    async def _event(self, uow: UnitOfWork, job: JobInstance, out: Events) -> None:
-        assert job.stage_id is not None
-        instance = await uow.pipeline_instances.find_by_stage_id(job.stage_id)
-        assert instance is not None
-        stage = next(s for s in instance.stages if s.id == job.stage_id)
-        job_event(out, instance, stage, job)
+
+def _event(out: Events, where: JobIdentifier, job: JobInstance) -> None:
+    """The job's change, located by the identifier its row was read with (no instance load)."""
+    job_event_at(
+        out, where.pipeline_name, where.pipeline_counter, where.stage_name, where.stage_counter, job
+    )

@@ -416,15 +416,26 @@ def _stage_event(out: Events, instance: PipelineInstance, stage: StageInstance) 
 def job_event(
     out: Events, instance: PipelineInstance, stage: StageInstance, job: JobInstance
 ) -> None:
+    job_event_at(out, instance.name, instance.counter, stage.name, stage.counter, job)
+
+
+def job_event_at(
+    out: Events,
+    pipeline: str,
+    counter: int,
+    stage: str,
+    stage_counter: int,
+    job: JobInstance,
+) -> None:
     out.append(
         (
             JOB_CHANGED,
             {
                 "job_id": job.id,
-                "pipeline": instance.name,
-                "counter": instance.counter,
-                "stage": stage.name,
-                "stage_counter": stage.counter,
+                "pipeline": pipeline,
+                "counter": counter,
+                "stage": stage,
+                "stage_counter": stage_counter,
                 "job": job.name,
                 "state": job.state.value,
                 "result": job.result.value,
