@@ -487,3 +487,21 @@ async def test_a_resumed_stream_starts_with_everything(services: Services) -> No
     first = await anext(stream)
     assert (first["data"], first["id"]) == ("ALL", "1")
     await stream.aclose()
+
+
+async def test_the_kept_read_model_follows_every_change(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    await configure(services, pipeline("app"))
+    await commit(services)
+    assert "You haven't run this pipeline yet" in card(await page(client), "app").text
+    assert "You haven't run this pipeline yet" in card(await page(client), "app").text
+    instance = await trigger(services, "app")
+    assert segments(card(await page(client), "app")) == ["build (Building)", "test (Unknown)"]
+    await run_stage_to(services, instance, "build", JobResult.FAILED)
+    assert segments(card(await page(client), "app"))[0] == "build (Failed)"
+    assert services.stages is not None
+    await services.stages.pause("app", username="ann", cause="why")
+    assert "Paused by ann (why)" in card(await page(client), "app").text
+    await configure(services, pipeline("app"), pipeline("lib"))
+    assert card(await page(client), "lib").attrs["id"] == "pipeline-lib"

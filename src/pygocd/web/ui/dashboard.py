@@ -33,6 +33,7 @@ from pygocd.services.dashboard import (
 )
 from pygocd.services.health import HealthLevel, HealthMessage
 from pygocd.services.registry import Services
+from pygocd.services.run_history import RunHistoryService
 from pygocd.web.ui import formatting
 from pygocd.web.ui.pages import PageContext, render_fragment, render_markup, render_page
 
@@ -94,9 +95,29 @@ def health_summary(messages: Sequence[HealthMessage]) -> str:
     return " and ".join(parts)
 
 
+async def current_dashboard(request: Request) -> Dashboard:
+    """The whole read model, shared by the app's requests between two changes.
+
+    Keyed by the change marker the dashboard API uses (config snapshot, newest job transition
+    and stage run, pause and lock state), read from the shared database on every request, so
+    it also sees changes made by another server process. The marker is read before the model:
+    a change in between only makes the kept model newer than its key, never older.
+    """
+    services = services_of(request)
+    version = await RunHistoryService(services.uow, services.config).dashboard_version()
+    kept: tuple[tuple[object, ...], Dashboard] | None = getattr(
+        request.app.state, "ui_dashboard", None
+    )
+    if kept is not None and kept[0] == version:
+        return kept[1]
+    board = await dashboard_service(services).dashboard()
+    request.app.state.ui_dashboard = (version, board)
+    return board
+
+
 async def dashboard_context(request: Request, group_by: str) -> DashboardContext:
     services = services_of(request)
-    board = await dashboard_service(services).dashboard()
+    board = await current_dashboard(request)
     return DashboardContext(
         title="Dashboard",
         active="dashboard",
