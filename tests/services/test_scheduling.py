@@ -713,3 +713,37 @@ async def test_a_template_pipeline_runs_the_templates_stages_with_its_params(
     assert [s.name for s in (await load(services, "app", 1)).stages] == ["compile", "test"]
     # The stored document keeps the template reference, not the applied stages.
     assert services.config.stored.find_pipeline("app") == uses
+
+
+async def test_run_on_all_agents_plans_one_job_per_matching_enabled_agent(
+    services: Services,
+) -> None:
+    from pygocd.domain.agents import Agent
+    from pygocd.domain.states import AgentConfigState
+
+    async with services.uow() as uow:
+        for uuid, state, resources in (
+            ("a1", AgentConfigState.ENABLED, ("linux",)),
+            ("a2", AgentConfigState.ENABLED, ("linux", "docker")),
+            ("a3", AgentConfigState.DISABLED, ("linux",)),
+            ("a4", AgentConfigState.ENABLED, ("windows",)),
+        ):
+            await uow.agents.add(
+                Agent(uuid, f"host-{uuid}", config_state=state, resources=resources), "hash"
+            )
+        await uow.commit()
+    everywhere = JobConfig(
+        "smoke", tasks=(ExecTask("true"),), run_on_all_agents=True, resources=("linux",)
+    )
+    await save(services, pipeline("app", StageConfig("check", jobs=(everywhere,))))
+    await commit(services, REPO, "r1")
+    instance = await sched(services).trigger_manual("app")
+    assert [(j.name, j.agent_uuid, j.run_on_all_agents) for j in instance.stages[0].jobs] == [
+        ("smoke-runOnAll-1", "a1", True),
+        ("smoke-runOnAll-2", "a2", True),
+    ]
+    # A pinned job goes to its own agent only.
+    first = instance.stages[0].jobs[0]
+    assert first.id is not None
+    assert not await jobs_of(services).assign(first.id, "a2")
+    assert await jobs_of(services).assign(first.id, "a1")

@@ -3,6 +3,10 @@ transaction, then an event."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from typing import Any
+
+from pygocd.domain.config import CruiseConfig
 from pygocd.domain.job_plans import new_stage_instance
 from pygocd.domain.labels import LabelContext, render_label
 from pygocd.domain.materials import material_name
@@ -30,6 +34,35 @@ def _label_context(pipeline: PipelineConfig, counter: int, cause: BuildCause) ->
     return LabelContext(counter=counter, material_revisions=revisions, environment=environment)
 
 
+async def agent_context(
+    uow: UnitOfWork, pipeline: PipelineConfig, environment: EnvironmentContext
+) -> dict[str, Any]:
+    """What run-on-all-agents jobs are planned against: the registered agents (read only when
+    the stage has such a job) and the pipeline's environment, as `new_stage_instance` takes."""
+    needs_agents = any(j.run_on_all_agents for s in pipeline.stages for j in s.jobs)
+    return {
+        "agents": await uow.agents.all() if needs_agents else (),
+        "pipeline_environment": environment.name,
+        "known_environments": environment.known,
+    }
+
+
+@dataclass(frozen=True)
+class EnvironmentContext:
+    """The pipeline's environment (None: in none) and every environment config knows."""
+
+    name: str | None = None
+    known: set[str] = field(default_factory=set)
+
+
+def environment_context(config: CruiseConfig, pipeline: str) -> EnvironmentContext:
+    environment = config.environment_of(pipeline)
+    return EnvironmentContext(
+        name=environment.name if environment else None,
+        known={e.name.lower() for e in config.environments},
+    )
+
+
 async def create_instance(
     uow: UnitOfWork,
     pipeline: PipelineConfig,
@@ -37,8 +70,10 @@ async def create_instance(
     clock: Clock,
     *,
     config_version: str | None = None,
+    environment: EnvironmentContext | None = None,
 ) -> PipelineInstance:
     """Insert the next instance of `pipeline` with its first stage; the caller commits."""
+    environment = environment or EnvironmentContext()
     now = clock.now()
     counter = await uow.pipeline_instances.next_counter(pipeline.name)
     label = render_label(pipeline.label_template, _label_context(pipeline, counter, cause))
@@ -49,6 +84,7 @@ async def create_instance(
         approved_by=cause.approver,
         now=now,
         config_version=config_version,
+        **await agent_context(uow, pipeline, environment),
     )
     instance = PipelineInstance(
         name=pipeline.name,

@@ -38,7 +38,7 @@ from pygocd.domain.scheduling import (
 from pygocd.domain.variables import EnvironmentVariable
 from pygocd.services.config import ConfigService
 from pygocd.services.events import JOB_CHANGED, PIPELINE_CHANGED, STAGE_CHANGED
-from pygocd.services.instances import create_instance
+from pygocd.services.instances import create_instance, environment_context
 from pygocd.services.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("pygocd.scheduling")
@@ -297,7 +297,12 @@ class SchedulingService:
         self, uow: UnitOfWork, pipeline: PipelineConfig, cause: BuildCause
     ) -> PipelineInstance:
         instance = await create_instance(
-            uow, pipeline, cause, self._clock, config_version=self._config.current.md5 or None
+            uow,
+            pipeline,
+            cause,
+            self._clock,
+            config_version=self._config.current.md5 or None,
+            environment=environment_context(self._config.current, pipeline.name),
         )
         if pipeline.lock_behavior.is_lockable:
             await uow.pipeline_instances.set_lock(pipeline.name, instance.id)

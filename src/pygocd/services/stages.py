@@ -30,6 +30,7 @@ from pygocd.domain.scheduling import (
 from pygocd.domain.states import JobResult, JobState, StageResult, StageState, aggregate_stage_state
 from pygocd.services.config import ConfigService
 from pygocd.services.events import JOB_CHANGED, MATERIAL_UPDATED, PIPELINE_CHANGED, STAGE_CHANGED
+from pygocd.services.instances import agent_context, environment_context
 from pygocd.services.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("pygocd.stages")
@@ -184,6 +185,9 @@ class StageService:
             approved_by=approved_by,
             now=now,
             config_version=self._config.current.md5 or None,
+            **await agent_context(
+                uow, pipeline, environment_context(self._config.current, pipeline.name)
+            ),
         )
         if jobs is not None:
             fresh = replace(fresh, jobs=jobs, rerun_of_counter=rerun_of_counter)
