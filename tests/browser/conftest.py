@@ -15,10 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwright
 
 from tests.browser.support import eventually
 from tests.cli.test_server_process import free_port, wait_healthy
+
+# How long an expectation may wait for the page to get there, not a speed requirement: CI
+# machines are shared, and a live update can take seconds when another job loads them.
+expect.set_options(timeout=20_000)
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
 ARGS = [
