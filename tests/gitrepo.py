@@ -53,7 +53,14 @@ class GitRepo:
         return self.git("rev-parse", "HEAD")
 
 
-def pipeline_yaml(*names: str, group: str = "team", extra_stage: str = "") -> str:
+# A material URL that fails at once and locally: servers started by tests poll the materials of
+# the pipelines they are given, and tests never reach outside this machine.
+LOCAL_ONLY_URL = "/nonexistent/pygocd-tests/code.git"
+
+
+def pipeline_yaml(
+    *names: str, group: str = "team", extra_stage: str = "", material_url: str = LOCAL_ONLY_URL
+) -> str:
     """A GoCD YAML file defining `names`, each one stage with one exec job."""
     lines = ["format_version: 10", "pipelines:"]
     for name in names:
@@ -62,7 +69,7 @@ def pipeline_yaml(*names: str, group: str = "team", extra_stage: str = "") -> st
             f"    group: {group}",
             "    materials:",
             "      code:",
-            "        git: https://example.com/code.git",
+            f"        git: {material_url}",
             "    stages:",
             "      - build:",
             "          jobs:",

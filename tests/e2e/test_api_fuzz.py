@@ -23,22 +23,29 @@ from pygocd.settings import Settings
 from tests import builders as b
 from tests.cli.test_server_process import free_port, pygocd, wait_healthy
 from tests.conftest import _drop_postgres_database, _fresh_postgres_database
+from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.e2e
 
 SCHEMATHESIS = shutil.which("schemathesis", path=str(Path(sys.executable).parent))
 
 
-async def seed(settings: Settings) -> None:
+async def seed(settings: Settings, repo: GitRepo) -> None:
+    # The material is a real local repository: a generated schedule request updates materials
+    # first, and tests never reach outside this machine.
+    material = b.git(url=str(repo.path), branch=repo.branch)
+    revision = repo.commit("first", {"README": "hello"})
     container = await bootstrap.start(settings)
     try:
         services = container.services
         await b.save(
             services,
-            b.pipeline("up42", b.stage("build", "compile"), b.stage("test", "unit")),
-            b.pipeline("other"),
+            b.pipeline(
+                "up42", b.stage("build", "compile"), b.stage("test", "unit"), material=material
+            ),
+            b.pipeline("other", material=material),
         )
-        await b.commit(services)
+        await b.commit(services, material, revision)
         await b.run_to_end(services, "up42")
         await b.run_to_end(services, "other", JobResult.FAILED)
     finally:
@@ -53,7 +60,7 @@ def live_server(tmp_path: Path) -> Iterator[str]:
     admin_url = os.environ.get("PYGOCD_TEST_DB_URL")
     url = asyncio.run(_fresh_postgres_database(admin_url)) if admin_url else None
     settings = Settings(data_dir=data, database_url=url) if url else Settings(data_dir=data)
-    asyncio.run(seed(settings))
+    asyncio.run(seed(settings, GitRepo(tmp_path / "code", branch="main")))
     port = free_port()
     args = ["server", "--port", str(port), "--data-dir", str(data)]
     if url:

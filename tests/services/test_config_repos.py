@@ -18,7 +18,7 @@ from pygocd.services.git import GitError, fetch_branch, mask_text
 from pygocd.services.health import ServerHealth
 from pygocd.services.registry import Services
 from tests.fakes import FakeClock
-from tests.gitrepo import BROKEN_YAML, GitRepo, pipeline_yaml
+from tests.gitrepo import BROKEN_YAML, LOCAL_ONLY_URL, GitRepo, pipeline_yaml
 
 pytestmark = pytest.mark.db
 
@@ -282,7 +282,7 @@ async def test_configrepo_material_is_the_repos_own(
     repos: ConfigRepoService, services: Services, repo: GitRepo
 ) -> None:
     text = pipeline_yaml("build").replace(
-        "      code:\n        git: https://example.com/code.git",
+        f"      code:\n        git: {LOCAL_ONLY_URL}",
         "      self:\n        type: configrepo",
     )
     repo.commit("self material", {"ci.gocd.yaml": text})

@@ -75,7 +75,7 @@ class DomainReader:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lstrip("+-").isdigit():
+        if isinstance(value, str) and value.isascii() and value.strip().lstrip("+-").isdigit():
             return int(value.strip())
         if isinstance(value, float) and value.is_integer():
             return int(value)

@@ -24,7 +24,7 @@ def _number(text: str, names: dict[str, int], low: int, high: int, field: str) -
     key = text.upper()
     if key in names:
         return names[key]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise CronError(f"invalid value '{text}' in the {field} field")
     value = int(text)
     if not low <= value <= high:
@@ -43,7 +43,7 @@ def _parse_field(
         base, slash, step_text = part.partition("/")
         step = 1
         if slash:
-            if not step_text.isdigit() or int(step_text) == 0:
+            if not (step_text.isascii() and step_text.isdigit()) or int(step_text) == 0:
                 raise CronError(f"invalid step '{step_text}' in the {field} field")
             step = int(step_text)
         if base in ("*", "?"):
@@ -140,7 +140,7 @@ def parse_cron(spec: str) -> CronSchedule:
     weekdays: frozenset[int] | None = None
     if "#" in weekday_text:
         weekday, _, nth = weekday_text.partition("#")
-        if not nth.isdigit() or not 1 <= int(nth) <= 5:
+        if not (nth.isascii() and nth.isdigit()) or not 1 <= int(nth) <= 5:
             raise CronError(f"invalid '#' value in '{weekday_text}'")
         nth_weekday = (_number(weekday, _DAYS, 1, 7, "day-of-week"), int(nth))
     elif weekday_text not in ("?", "*"):

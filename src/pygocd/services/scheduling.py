@@ -345,7 +345,7 @@ class SchedulingService:
         counter_text = rest.partition("/")[0]
         instance = (
             await uow.pipeline_instances.find(name, int(counter_text))
-            if counter_text.isdigit()
+            if counter_text.isascii() and counter_text.isdigit()
             else None
         )
         roots: dict[str, int] = {}

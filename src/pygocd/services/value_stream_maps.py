@@ -115,7 +115,7 @@ def _dependency(modification: Modification) -> tuple[str, int] | None:
     if modification.pipeline_label is None:
         return None
     parts = modification.revision.split("/")
-    if len(parts) != 4 or not parts[1].isdigit():
+    if len(parts) != 4 or not (parts[1].isascii() and parts[1].isdigit()):
         return None
     return parts[0], int(parts[1])
 

@@ -291,7 +291,7 @@ class WorkBuilder:
                 not fingerprints and upstream.lower() == name.lower() and rest
             ):
                 counter = rest.split("/", 1)[0]
-                if counter.isdigit():
+                if counter.isascii() and counter.isdigit():
                     return await uow.pipeline_instances.find(upstream, int(counter))
         return None
 

@@ -49,3 +49,8 @@ def test_a_schedule_that_never_fires_again_gives_none() -> None:
 def test_invalid_specs_say_why(spec: str, message: str) -> None:
     with pytest.raises(CronError, match=message):
         parse_cron(spec)
+
+
+def test_non_ascii_digits_are_invalid_values() -> None:
+    with pytest.raises(CronError):
+        parse_cron("¹ * * ? * *")

@@ -176,3 +176,12 @@ async def test_a_deleted_upstream_pipeline_is_marked(
     assert up["view_type"] == "DELETED"
     assert up["locator"] == ""
     assert up["can_edit"] is False
+
+
+@pytest.mark.parametrize("counter", ["%C2%B9", "%C2%B9C2", "%D9%A3", "1%C2%B2"])
+async def test_non_ascii_digits_in_a_counter_are_not_a_server_error(
+    client: httpx.AsyncClient, counter: str
+) -> None:
+    # "¹".isdigit() is True in Python but int("¹") fails: found by schemathesis.
+    response = await client.get(f"/go/pipelines/value_stream_map/up42/{counter}.json")
+    assert response.status_code < 500

@@ -44,7 +44,7 @@ def unavailable(path: str) -> PlainTextResponse:
 
 
 async def _counter(services: Services, pipeline: str, value: str) -> int | None:
-    if value.isdigit():
+    if value.isascii() and value.isdigit():
         return int(value) if int(value) <= MAX_INT else None
     if value != "latest":
         return None
@@ -56,7 +56,7 @@ async def _counter(services: Services, pipeline: str, value: str) -> int | None:
 async def _stage_counter(
     services: Services, pipeline: str, counter: int, stage: str, value: str
 ) -> int | None:
-    if value.isdigit() and 0 < int(value) <= MAX_INT:
+    if value.isascii() and value.isdigit() and 0 < int(value) <= MAX_INT:
         return int(value)
     if value != "latest":
         return None
@@ -157,14 +157,14 @@ def _media_type(path: str) -> str:
 async def _console(request: Request, artifacts: ArtifactService, locator: str) -> Response:
     size = await artifacts.console_size(locator)
     start_line = request.query_params.get("startLineNumber")
-    if start_line is not None and start_line.isdigit():
+    if start_line is not None and start_line.isascii() and start_line.isdigit():
         return StreamingResponse(
             _from_line(artifacts.store.read(locator, CONSOLE_LOG), int(start_line)),
             media_type="text/plain; charset=utf-8",
             headers={"X-Console-Size": str(size)},
         )
     offset_text = request.query_params.get("offset", "0")
-    offset = int(offset_text) if offset_text.isdigit() else 0
+    offset = int(offset_text) if offset_text.isascii() and offset_text.isdigit() else 0
     offset = min(offset, size)
     return StreamingResponse(
         _limited(artifacts.store.read(locator, CONSOLE_LOG, offset), size - offset),

@@ -139,7 +139,7 @@ class _Reader:
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             number = value
-        elif isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        elif isinstance(value, str) and value.isascii() and value.strip().lstrip("-").isdigit():
             number = int(value)
         else:
             self.error(obj, key, f"'{key}' must be a number.")

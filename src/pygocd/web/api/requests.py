@@ -58,7 +58,7 @@ def is_json_content_type(value: str | None) -> bool:
 async def json_body(request: Request) -> Any:
     """The request's JSON, or None for a confirmed bodyless request (see the module text)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+    if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _too_large()
     raw = await request.body()
     if not raw.strip():

@@ -37,7 +37,7 @@ def _ruby_to_i(text: str) -> int:
     sign = -1 if text.startswith("-") else 1
     digits = ""
     for char in text.lstrip("+-"):
-        if not char.isdigit():
+        if not (char.isascii() and char.isdigit()):
             break
         digits += char
     return sign * int(digits) if digits else 0

@@ -97,7 +97,7 @@ class _AnsiState:
 
     def apply(self, codes: str) -> None:
         for raw in (codes or "0").split(";"):
-            code = int(raw) if raw.isdigit() else 0
+            code = int(raw) if raw.isascii() and raw.isdigit() else 0
             if code == 0:
                 self.fg = self.bg = None
                 self.bold = False

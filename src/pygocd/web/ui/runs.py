@@ -371,7 +371,7 @@ async def console_events(
 ) -> EventSourceResponse:
     services = services_of(request)
     last = request.headers.get("last-event-id")
-    if last is not None and last.isdigit():
+    if last is not None and last.isascii() and last.isdigit():
         offset = int(last)
     instance = await load_instance(services, pipeline, counter)
     run = find_stage_run(instance, stage, stage_counter)
