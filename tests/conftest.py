@@ -35,15 +35,32 @@ def clock() -> FakeClock:
     return FakeClock()
 
 
-async def _fresh_postgres_database(admin_url: str) -> str:
-    """A new, empty database per test on the throwaway cluster; dropped afterwards."""
+async def _fresh_postgres_database(admin_url: str, template: str | None = None) -> str:
+    """A new database per test on the throwaway cluster (empty, or a copy of `template`);
+    dropped afterwards."""
     name = f"t_{uuid.uuid4().hex[:16]}"
     admin = create_async_engine(async_database_url(admin_url), isolation_level="AUTOCOMMIT")
+    copy = f' TEMPLATE "{template}"' if template else ""
     async with admin.connect() as connection:
-        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+        await connection.execute(text(f'CREATE DATABASE "{name}"{copy}'))
     await admin.dispose()
     base = admin_url.rsplit("/", 1)[0]
     return f"{base}/{name}"
+
+
+_MIGRATED_TEMPLATE: list[str] = []
+
+
+async def _migrated_template(admin_url: str) -> str:
+    """One database migrated to the head, made once per run; tests copy it (PostgreSQL's
+    CREATE DATABASE ... TEMPLATE) instead of migrating a database of their own each."""
+    if not _MIGRATED_TEMPLATE:
+        url = await _fresh_postgres_database(admin_url)
+        engine = create_engine(async_database_url(url))
+        await migrate.upgrade(engine)
+        await engine.dispose()
+        _MIGRATED_TEMPLATE.append(url.rsplit("/", 1)[1])
+    return _MIGRATED_TEMPLATE[0]
 
 
 async def _drop_postgres_database(admin_url: str, url: str) -> None:
@@ -66,9 +83,20 @@ async def database_url(tmp_path: Path) -> AsyncIterator[str]:
 
 
 @pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    engine = create_engine(async_database_url(database_url))
-    await migrate.upgrade(engine)
+async def migrated_database_url(tmp_path: Path) -> AsyncIterator[str]:
+    """A URL of a database already at the migration head."""
+    if POSTGRES_URL:
+        url = await _fresh_postgres_database(POSTGRES_URL, await _migrated_template(POSTGRES_URL))
+        yield url
+        await _drop_postgres_database(POSTGRES_URL, url)
+    else:
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+
+
+@pytest.fixture
+async def engine(migrated_database_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(async_database_url(migrated_database_url))
+    await migrate.upgrade(engine)  # a no-op on a copy of the migrated template
     yield engine
     await engine.dispose()
 
@@ -101,8 +129,8 @@ async def services(uow: SqlUnitOfWorkFactory, bus: MemoryBus, clock: FakeClock) 
 
 
 @pytest.fixture
-def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "data", database_url=database_url)
+def settings(tmp_path: Path, migrated_database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path / "data", database_url=migrated_database_url)
 
 
 @pytest.fixture

@@ -9,7 +9,9 @@ from sqlalchemy import Connection, inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pygocd.db import migrate
+from pygocd.db.engine import create_engine
 from pygocd.db.tables import metadata
+from pygocd.settings import async_database_url
 
 pytestmark = pytest.mark.db
 
@@ -18,12 +20,18 @@ def test_the_migration_tree_has_a_single_head() -> None:
     assert len(migrate.heads()) == 1
 
 
-async def test_upgrade_creates_every_table(engine: AsyncEngine) -> None:
+async def test_upgrade_creates_every_table_in_an_empty_database(database_url: str) -> None:
     def table_names(connection: Connection) -> set[str]:
         return set(inspect(connection).get_table_names())
 
-    async with engine.connect() as connection:
-        names = await connection.run_sync(table_names)
+    engine = create_engine(async_database_url(database_url))
+    try:
+        assert await migrate.current_revision(engine) is None
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:
+            names = await connection.run_sync(table_names)
+    finally:
+        await engine.dispose()
     assert set(metadata.tables) <= names
     assert "alembic_version" in names
 
