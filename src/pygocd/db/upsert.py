@@ -13,11 +13,33 @@ from sqlalchemy import Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 
+def _dialect_module(connection: AsyncConnection) -> Any:
+    dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
+    return importlib.import_module(f"sqlalchemy.dialects.{dialect}")
+
+
+def insert_or_update(
+    connection: AsyncConnection,
+    table: Table,
+    index_elements: list[str],
+    values: dict[str, Any],
+    updates: dict[str, Any],
+) -> Any:
+    """`INSERT ... ON CONFLICT (...) DO UPDATE SET ...`: one statement, one row lock."""
+    return (
+        _dialect_module(connection)
+        .insert(table)
+        .values(**values)
+        .on_conflict_do_update(index_elements=index_elements, set_=updates)
+    )
+
+
 def insert_ignoring_conflicts(
     connection: AsyncConnection, table: Table, index_elements: list[str], **values: Any
 ) -> Any:
-    dialect = "postgresql" if connection.dialect.name == "postgresql" else "sqlite"
-    module = importlib.import_module(f"sqlalchemy.dialects.{dialect}")
     return (
-        module.insert(table).values(**values).on_conflict_do_nothing(index_elements=index_elements)
+        _dialect_module(connection)
+        .insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=index_elements)
     )

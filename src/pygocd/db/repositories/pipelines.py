@@ -21,7 +21,7 @@ from pygocd.db.tables import (
     pipelines,
     stages,
 )
-from pygocd.db.upsert import insert_ignoring_conflicts
+from pygocd.db.upsert import insert_ignoring_conflicts, insert_or_update
 from pygocd.domain.pipelines import ApprovalType
 from pygocd.domain.runs import (
     BuildCause,
@@ -58,19 +58,23 @@ class SqlPipelineInstanceRepository:
         await self._connection.execute(statement)
 
     async def next_counter(self, pipeline: str) -> int:
-        # A single UPDATE ... RETURNING takes the row lock on PostgreSQL, so concurrent
-        # schedulers (even in several processes) always get distinct, consecutive counters.
-        statement = (
-            update(pipeline_states)
-            .where(pipeline_states.c.name_key == pipeline.lower())
-            .values(last_counter=pipeline_states.c.last_counter + 1)
-            .returning(pipeline_states.c.last_counter)
-        )
-        counter = (await self._connection.execute(statement)).scalar_one_or_none()
-        if counter is None:  # the pipeline's first instance: create its row, then count
-            await self._ensure_state_row(pipeline)
-            counter = (await self._connection.execute(statement)).scalar_one()
-        return int(counter)
+        # One upsert: the first instance creates the row with counter 1, later ones add 1 under
+        # the row's lock, so concurrent schedulers (even in several processes) always get
+        # distinct, consecutive counters.
+        statement = insert_or_update(
+            self._connection,
+            pipeline_states,
+            ["name_key"],
+            values={
+                "name_key": pipeline.lower(),
+                "name": pipeline,
+                "last_counter": 1,
+                "paused": False,
+                "locked": False,
+            },
+            updates={"last_counter": pipeline_states.c.last_counter + 1},
+        ).returning(pipeline_states.c.last_counter)
+        return int((await self._connection.execute(statement)).scalar_one())
 
     async def last_revision_ids(self, pipeline: str) -> dict[str, int]:
         """Fingerprint → newest modification id the pipeline's latest instance was built from."""
