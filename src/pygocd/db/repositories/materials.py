@@ -4,8 +4,10 @@ instance was built from (GoCD's `pipelinematerialrevisions`)."""
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import replace
 
-from sqlalchemy import bindparam, func, insert, select
+from sqlalchemy import RowMapping, bindparam, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
@@ -73,18 +75,7 @@ async def add_modifications(
                     for f in modification.files
                 ],
             )
-        saved.append(
-            Modification(
-                revision=modification.revision,
-                modified_time=modification.modified_time,
-                user_name=modification.user_name,
-                email_address=modification.email_address,
-                comment=modification.comment,
-                files=modification.files,
-                pipeline_label=modification.pipeline_label,
-                id=modification_id,
-            )
-        )
+        saved.append(replace(modification, id=modification_id))
     return saved
 
 
@@ -155,37 +146,11 @@ async def load_material_revisions(
             .mappings()
             .all()
         )
-        files_by_mod: dict[int, list[ModifiedFile]] = defaultdict(list)
-        file_rows = await connection.execute(
-            select(modified_files)
-            .where(modified_files.c.modification_id.in_([m["id"] for m in mods]))
-            .order_by(modified_files.c.id)
-        )
-        for f in file_rows.mappings():
-            files_by_mod[f["modification_id"]].append(
-                ModifiedFile(
-                    file_name=f["file_name"],
-                    action=ModifiedAction(f["action"]),
-                    folder_name=f["folder_name"],
-                    revision=f["revision"],
-                )
-            )
+        files_by_mod = await _files_of(connection, [m["id"] for m in mods])
         result.append(
             MaterialRevision(
                 fingerprint=row["fingerprint"],
-                modifications=tuple(
-                    Modification(
-                        revision=m["revision"],
-                        modified_time=as_utc(m["modified_time"]),
-                        user_name=m["user_name"],
-                        email_address=m["email_address"],
-                        comment=m["comment"],
-                        files=tuple(files_by_mod[m["id"]]),
-                        pipeline_label=m["pipeline_label"],
-                        id=m["id"],
-                    )
-                    for m in mods
-                ),
+                modifications=tuple(_modification(m, files_by_mod) for m in mods),
                 changed=row["changed"],
                 material_name=row["name"],
                 folder=row["folder"],
@@ -225,35 +190,8 @@ class SqlMaterialRepository:
             .limit(limit)
         )
         rows = (await self._connection.execute(query)).mappings().all()
-        files: dict[int, list[ModifiedFile]] = defaultdict(list)
-        if with_files and rows:
-            file_rows = await self._connection.execute(
-                select(modified_files)
-                .where(modified_files.c.modification_id.in_([m["id"] for m in rows]))
-                .order_by(modified_files.c.id)
-            )
-            for f in file_rows.mappings():
-                files[f["modification_id"]].append(
-                    ModifiedFile(
-                        file_name=f["file_name"],
-                        action=ModifiedAction(f["action"]),
-                        folder_name=f["folder_name"],
-                        revision=f["revision"],
-                    )
-                )
-        return [
-            Modification(
-                revision=m["revision"],
-                modified_time=as_utc(m["modified_time"]),
-                user_name=m["user_name"],
-                email_address=m["email_address"],
-                comment=m["comment"],
-                files=tuple(files.get(m["id"], ())),
-                pipeline_label=m["pipeline_label"],
-                id=m["id"],
-            )
-            for m in rows
-        ]
+        files = await _files_of(self._connection, [m["id"] for m in rows]) if with_files else {}
+        return [_modification(m, files) for m in rows]
 
     async def count_modifications(self, fingerprint: str) -> int:
         query = (
@@ -277,32 +215,41 @@ class SqlMaterialRepository:
             .mappings()
             .all()
         )
-        files: dict[int, list[ModifiedFile]] = defaultdict(list)
-        file_rows = await self._connection.execute(
-            select(modified_files)
-            .where(modified_files.c.modification_id.in_(ids))
-            .order_by(modified_files.c.id)
-        )
-        for f in file_rows.mappings():
-            files[f["modification_id"]].append(
-                ModifiedFile(
-                    file_name=f["file_name"],
-                    action=ModifiedAction(f["action"]),
-                    folder_name=f["folder_name"],
-                    revision=f["revision"],
-                )
-            )
-        by_id = {
-            m["id"]: Modification(
-                revision=m["revision"],
-                modified_time=as_utc(m["modified_time"]),
-                user_name=m["user_name"],
-                email_address=m["email_address"],
-                comment=m["comment"],
-                files=tuple(files.get(m["id"], ())),
-                pipeline_label=m["pipeline_label"],
-                id=m["id"],
-            )
-            for m in rows
-        }
+        files = await _files_of(self._connection, ids)
+        by_id = {m["id"]: _modification(m, files) for m in rows}
         return [by_id[i] for i in ids if i in by_id]
+
+
+async def _files_of(connection: AsyncConnection, ids: list[int]) -> dict[int, list[ModifiedFile]]:
+    """The modified files of these modifications, by modification id."""
+    files: dict[int, list[ModifiedFile]] = defaultdict(list)
+    if not ids:
+        return files
+    rows = await connection.execute(
+        select(modified_files)
+        .where(modified_files.c.modification_id.in_(ids))
+        .order_by(modified_files.c.id)
+    )
+    for f in rows.mappings():
+        files[f["modification_id"]].append(
+            ModifiedFile(
+                file_name=f["file_name"],
+                action=ModifiedAction(f["action"]),
+                folder_name=f["folder_name"],
+                revision=f["revision"],
+            )
+        )
+    return files
+
+
+def _modification(row: RowMapping, files: Mapping[int, list[ModifiedFile]]) -> Modification:
+    return Modification(
+        revision=row["revision"],
+        modified_time=as_utc(row["modified_time"]),
+        user_name=row["user_name"],
+        email_address=row["email_address"],
+        comment=row["comment"],
+        files=tuple(files.get(row["id"], ())),
+        pipeline_label=row["pipeline_label"],
+        id=row["id"],
+    )
