@@ -103,43 +103,26 @@ def run_and_fail(*args: str, env: dict[str, str] | None = None) -> str:
     return lines[0]
 
 
-def test_an_invalid_database_url_is_one_clear_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("database_url", "expected"),
+    [
+        ("nonsense", "invalid database URL"),
+        ("mysql://u@localhost/db", "unsupported database URL scheme 'mysql'"),
+        (
+            "postgresql://nobody@127.0.0.1:{port}/none",
+            "cannot open database postgresql+asyncpg://nobody:***@127.0.0.1",
+        ),
+    ],
+    ids=["invalid", "unsupported", "unreachable"],
+)
+def test_a_bad_database_url_is_one_clear_line(
+    tmp_path: Path, database_url: str, expected: str
+) -> None:
+    url = database_url.format(port=free_port())
     line = run_and_fail(
-        "server",
-        "--port",
-        str(free_port()),
-        "--data-dir",
-        str(tmp_path),
-        "--database-url",
-        "nonsense",
+        "server", "--port", str(free_port()), "--data-dir", str(tmp_path), "--database-url", url
     )
-    assert "invalid database URL" in line
-
-
-def test_an_unsupported_database_is_one_clear_line(tmp_path: Path) -> None:
-    line = run_and_fail(
-        "server",
-        "--port",
-        str(free_port()),
-        "--data-dir",
-        str(tmp_path),
-        "--database-url",
-        "mysql://u@localhost/db",
-    )
-    assert "unsupported database URL scheme 'mysql'" in line
-
-
-def test_an_unreachable_database_is_one_clear_line(tmp_path: Path) -> None:
-    line = run_and_fail(
-        "server",
-        "--port",
-        str(free_port()),
-        "--data-dir",
-        str(tmp_path),
-        "--database-url",
-        f"postgresql://nobody@127.0.0.1:{free_port()}/none",
-    )
-    assert "cannot open database postgresql+asyncpg://nobody:***@127.0.0.1" in line
+    assert expected in line
 
 
 def test_an_unwritable_data_dir_is_one_clear_line(tmp_path: Path) -> None:
