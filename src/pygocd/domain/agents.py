@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -45,3 +46,20 @@ class Agent:
         if pipeline_environment is None:
             return not agent_envs
         return pipeline_environment.lower() in agent_envs
+
+
+RESOURCE_NAME = re.compile(r"[-\w\s|.]*", re.ASCII)
+r"""GoCD's `ResourceConfig` name pattern `^[-\w\s|.]*$` (Java's `\w` is ASCII only)."""
+
+
+def invalid_resource_names(names: tuple[str, ...]) -> list[str]:
+    """GoCD's message for each resource name it would refuse (pattern, 255 characters)."""
+    errors = []
+    for name in names:
+        if not RESOURCE_NAME.fullmatch(name):
+            errors.append(
+                f"Resource name '{name}' is not valid. Valid names much match '^[-\\w\\s|.]*$'"
+            )
+        elif len(name) > 255:
+            errors.append(f"Resource name '{name}' is too long: 255 characters at most.")
+    return errors

@@ -18,7 +18,7 @@ import secrets
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
-from pygocd.domain.agents import Agent
+from pygocd.domain.agents import Agent, invalid_resource_names
 from pygocd.domain.errors import Conflict, DomainError, Invalid, NotFound
 from pygocd.domain.runs import JobIdentifier, JobInstance
 from pygocd.domain.states import AgentConfigState, AgentRuntimeStatus
@@ -69,6 +69,37 @@ class AgentUpdate:
     config_state: AgentConfigState | None = None
     resources: tuple[str, ...] | None = None
     environments: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class BulkAgentUpdate:
+    """The bulk PATCH: names to add to and remove from every agent, and an optional state."""
+
+    uuids: tuple[str, ...]
+    config_state: AgentConfigState | None = None
+    add_resources: tuple[str, ...] = ()
+    remove_resources: tuple[str, ...] = ()
+    add_environments: tuple[str, ...] = ()
+    remove_environments: tuple[str, ...] = ()
+
+    @property
+    def has_operation(self) -> bool:
+        return self.config_state is not None or any(
+            (
+                self.add_resources,
+                self.remove_resources,
+                self.add_environments,
+                self.remove_environments,
+            )
+        )
+
+
+class PendingAgentsNeedState(DomainError):
+    """GoCD's 400: Pending agents may only be changed together with an enable or disable."""
+
+
+class KillNotApplicable(Conflict):
+    """GoCD's 409 for kill_running_tasks on an agent that is not cancelling a job."""
 
 
 def hash_token(token: str) -> str:
@@ -272,22 +303,95 @@ class AgentService:
         await self._changed(uuid)
         return updated
 
+    async def bulk_update(self, change: BulkAgentUpdate) -> None:
+        """GoCD's `bulkUpdateAgentAttributes`: all named agents change, or none does."""
+        uuids = _unique(change.uuids)
+        async with self._uow() as uow:
+            found = {uuid: await uow.agents.get(uuid) for uuid in uuids}
+            missing = [uuid for uuid, agent in found.items() if agent is None]
+            if missing:
+                raise NotFound(f"Agents with uuids '{','.join(missing)}' were not found!")
+            bad = invalid_resource_names(change.add_resources)
+            if bad:
+                raise Invalid(
+                    "Your request could not be processed. Validations failed for bulk update "
+                    f"of agents. Error(s): {bad}"
+                )
+            agents = [agent for agent in found.values() if agent is not None]
+            pending = [a.uuid for a in agents if a.config_state is AgentConfigState.PENDING]
+            if pending and change.config_state is None:
+                raise PendingAgentsNeedState(
+                    f"Pending agents [{', '.join(pending)}] must be explicitly enabled or "
+                    "disabled when performing any operations on them."
+                )
+            for agent in agents:
+                await uow.agents.update(_bulk_changed(agent, change))
+            await uow.commit()
+        for uuid in uuids:
+            await self._changed(uuid)
+
     async def delete(self, uuid: str) -> None:
         """GoCD deletes only Disabled agents that are not building."""
+        await self.delete_many([uuid])
+
+    async def delete_many(self, uuids: list[str]) -> int:
+        """GoCD's `deleteAgents`: each must exist and be Disabled and not building, checked
+        in the given order; one that fails leaves every agent in place."""
+        uuids = list(_unique(tuple(uuids)))
         async with self._uow() as uow:
-            agent = await uow.agents.get(uuid)
-            if agent is None:
-                raise NotFound(f"Agent with uuid '{uuid}' was not found!")
-            busy = await uow.jobs.active_on_agent(uuid)
-            if agent.config_state is not AgentConfigState.DISABLED or busy:
-                raise Invalid(
-                    "Your request could not be processed. Failed to delete an agent, as it is "
-                    "not in a disabled state or is still building."
-                )
-            await uow.agents.remove(uuid)
+            for uuid in uuids:
+                agent = await uow.agents.get(uuid)
+                if agent is None:
+                    raise NotFound(f"Agent with uuid '{uuid}' was not found!")
+                busy = await uow.jobs.active_on_agent(uuid)
+                if agent.config_state is not AgentConfigState.DISABLED or busy:
+                    raise Invalid(_cannot_delete(len(uuids)))
+            for uuid in uuids:
+                await uow.agents.remove(uuid)
             await uow.commit()
-        self._heard.pop(uuid, None)
-        await self._changed(uuid)
+        for uuid in uuids:
+            self._heard.pop(uuid, None)
+            await self._changed(uuid)
+        return len(uuids)
 
     async def _changed(self, uuid: str) -> None:
         await self._bus.publish(AGENT_CHANGED, {"uuid": uuid})
+
+
+def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(values))
+
+
+def _cannot_delete(count: int) -> str:
+    prefix = "Your request could not be processed. "
+    if count == 1:
+        return prefix + (
+            "Failed to delete an agent, as it is not in a disabled state or is still building."
+        )
+    return prefix + (
+        "Could not delete any agents, as one or more agents might not be disabled or are "
+        "still building."
+    )
+
+
+def _without(values: tuple[str, ...], removed: tuple[str, ...]) -> tuple[str, ...]:
+    gone = {name.strip().lower() for name in removed}
+    return tuple(v for v in values if v.lower() not in gone)
+
+
+def _bulk_changed(agent: Agent, change: BulkAgentUpdate) -> Agent:
+    """Adds first, then removes, as GoCD's `addRemoveEnvsAndResources` does."""
+    state = agent.config_state
+    if change.config_state is not None:
+        state = change.config_state
+    return replace(
+        agent,
+        config_state=state,
+        resources=_without(
+            clean_names(agent.resources + change.add_resources), change.remove_resources
+        ),
+        environments=_without(
+            clean_names(agent.environments + change.add_environments),
+            change.remove_environments,
+        ),
+    )

@@ -130,3 +130,177 @@ async def test_job_run_history_and_build_details(
     assert [t["state"] for t in job["job_state_transitions"]] == ["Scheduled", "Assigned"]
     bad = await http.get("/go/api/agents/a1/job_run_history", params={"page_size": 5}, headers=V1)
     assert bad.status_code == 400
+
+
+async def test_bulk_update_adds_and_removes_names_and_sets_the_state(
+    agent_services: Services, http: httpx.AsyncClient
+) -> None:
+    await register(agent_services, "a1", resources=("linux", "chrome"), environments=("qa",))
+    await register(agent_services, "a2", resources=("linux",))
+    response = await http.patch(
+        "/go/api/agents",
+        headers=V7,
+        json={
+            "uuids": ["a1", "a2"],
+            "operations": {
+                "environments": {"add": ["dev", "test"], "remove": ["qa"]},
+                "resources": {"add": ["Firefox"], "remove": ["CHROME"]},
+            },
+            "agent_config_state": "disabled",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json() == {"message": "Updated agent(s) with uuid(s): [a1, a2]."}
+    first = (await http.get("/go/api/agents/a1", headers=V7)).json()
+    assert first["agent_config_state"] == "Disabled"
+    assert first["resources"] == ["Firefox", "linux"]
+    assert [e["name"] for e in first["environments"]] == ["dev", "test"]
+    second = (await http.get("/go/api/agents/a2", headers=V7)).json()
+    assert second["resources"] == ["Firefox", "linux"]
+
+
+async def test_bulk_update_of_a_pending_agent_needs_a_state(
+    agent_services: Services, http: httpx.AsyncClient
+) -> None:
+    await register(agent_services, "a1")
+    await register(agent_services, "p1", key=None)
+    add = {"resources": {"add": ["java"]}}
+    refused = await http.patch(
+        "/go/api/agents", headers=V7, json={"uuids": ["a1", "p1"], "operations": add}
+    )
+    assert refused.status_code == 400
+    assert refused.json()["message"] == (
+        "Pending agents [p1] must be explicitly enabled or disabled when performing any "
+        "operations on them."
+    )
+    # Nothing changed on the other agent either: the update is all or nothing.
+    assert (await http.get("/go/api/agents/a1", headers=V7)).json()["resources"] == []
+    enabled = await http.patch(
+        "/go/api/agents",
+        headers=V7,
+        json={"uuids": ["p1"], "operations": add, "agent_config_state": "Enabled"},
+    )
+    assert enabled.status_code == 200, enabled.text
+    agent = (await http.get("/go/api/agents/p1", headers=V7)).json()
+    assert (agent["agent_config_state"], agent["resources"]) == ("Enabled", ["java"])
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "text"),
+    [
+        ({"uuids": []}, 422, "Must specify agent 'uuids' for bulk update."),
+        ({}, 422, "Must specify agent 'uuids' for bulk update."),
+        ({"uuids": "a1"}, 422, "Could not read property 'uuids' as a JsonArray in json"),
+        ({"uuids": [1]}, 422, "Could not read property 'uuids' as a JsonArray containing"),
+        ({"uuids": ["a1"]}, 400, "No operation is specified in the request to be performed"),
+        ({"uuids": ["a1"], "agent_config_state": "Pending"}, 422, "can be one of `Enabled`"),
+        ({"uuids": ["a1"], "operations": []}, 422, "'operations' as a JsonObject"),
+        ({"uuids": ["a1"], "operations": {"resources": "x"}}, 422, "'resources' as a JsonObject"),
+        (
+            {"uuids": ["a1"], "operations": {"resources": {"add": "x"}}},
+            422,
+            "'add' as a JsonArray",
+        ),
+        (
+            {"uuids": ["a1", "ghost", "gone"], "agent_config_state": "Enabled"},
+            404,
+            "Agents with uuids 'ghost,gone' were not found!",
+        ),
+        (
+            {"uuids": ["a1"], "operations": {"resources": {"add": ["no,comma"]}}},
+            422,
+            "Validations failed for bulk update of agents. Error(s): [\"Resource name 'no,comma'",
+        ),
+    ],
+)
+async def test_bulk_update_refuses_bad_input_and_changes_nothing(
+    agent_services: Services,
+    http: httpx.AsyncClient,
+    body: dict[str, object],
+    status: int,
+    text: str,
+) -> None:
+    await register(agent_services, "a1", resources=("linux",))
+    response = await http.patch("/go/api/agents", headers=V7, json=body)
+    assert response.status_code == status, response.text
+    assert text in response.json()["message"]
+    agent = (await http.get("/go/api/agents/a1", headers=V7)).json()
+    assert (agent["agent_config_state"], agent["resources"]) == ("Enabled", ["linux"])
+
+
+async def test_bulk_update_rejects_malformed_json_and_other_content_types(
+    agent_services: Services, http: httpx.AsyncClient
+) -> None:
+    await register(agent_services, "a1")
+    malformed = await http.patch(
+        "/go/api/agents",
+        headers={**V7, "Content-Type": "application/json"},
+        content=b"{nope",
+    )
+    assert malformed.status_code == 400
+    assert malformed.json()["error"].startswith("Payload data is not valid JSON")
+    text = await http.patch(
+        "/go/api/agents", headers={**V7, "Content-Type": "text/plain"}, content=b"{}"
+    )
+    assert text.status_code == 415
+
+
+async def test_bulk_delete_removes_only_disabled_idle_agents(
+    agent_services: Services, http: httpx.AsyncClient
+) -> None:
+    for uuid in ("a1", "a2", "a3"):
+        await register(agent_services, uuid)
+    await http.patch(
+        "/go/api/agents", headers=V7, json={"uuids": ["a1", "a2"], "agent_config_state": "Disabled"}
+    )
+    refused = await http.request(
+        "DELETE", "/go/api/agents", headers=V7, json={"uuids": ["a1", "a3"]}
+    )
+    assert refused.status_code == 422
+    assert refused.json()["message"] == (
+        "Your request could not be processed. Could not delete any agents, as one or more "
+        "agents might not be disabled or are still building."
+    )
+    one = await http.request("DELETE", "/go/api/agents", headers=V7, json={"uuids": ["a3"]})
+    assert one.status_code == 422
+    assert "Failed to delete an agent, as it is not in a disabled state" in one.json()["message"]
+    missing = await http.request(
+        "DELETE", "/go/api/agents", headers=V7, json={"uuids": ["a1", "ghost"]}
+    )
+    assert missing.status_code == 404
+    assert missing.json()["message"] == "Agent with uuid 'ghost' was not found!"
+    assert len((await http.get("/go/api/agents", headers=V7)).json()["_embedded"]["agents"]) == 3
+    deleted = await http.request(
+        "DELETE", "/go/api/agents", headers=V7, json={"uuids": ["a1", "a2"]}
+    )
+    assert deleted.json() == {"message": "Deleted 2 agent(s)."}
+    left = (await http.get("/go/api/agents", headers=V7)).json()["_embedded"]["agents"]
+    assert [a["uuid"] for a in left] == ["a3"]
+    for empty in ({"uuids": []}, None):
+        nothing = await http.request("DELETE", "/go/api/agents", headers=V7, json=empty)
+        assert nothing.json() == {"message": "Deleted 0 agent(s)."}
+    wrong = await http.request("DELETE", "/go/api/agents", headers=V7, json={"uuids": "a3"})
+    assert wrong.status_code == 422
+
+
+async def test_a_building_agent_cannot_be_deleted_even_when_disabled(
+    agent_services: Services, http: httpx.AsyncClient
+) -> None:
+    assert agent_services.agents is not None
+    assert agent_services.assignment is not None
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app",
+            materials=(REPO,),
+            stages=(StageConfig("build", jobs=(JobConfig("compile", tasks=(ExecTask("true"),)),)),),
+        ),
+    )
+    await commit(agent_services)
+    await register(agent_services, "a1")
+    await trigger(agent_services, "app")
+    await agent_services.assignment.claim(await agent_services.agents.get("a1"))
+    await http.patch("/go/api/agents/a1", headers=V7, json={"agent_config_state": "Disabled"})
+    refused = await http.request("DELETE", "/go/api/agents", headers=V7, json={"uuids": ["a1"]})
+    assert refused.status_code == 422
+    assert (await http.get("/go/api/agents/a1", headers=V7)).status_code == 200

@@ -1,7 +1,8 @@
 """Agents API v7 (`/go/api/agents`) and agent job run history v1, GoCD's `AgentsControllerV7`.
 
 Everything an admin changes goes through PATCH (enable/disable, resources, environments,
-hostname); DELETE needs a Disabled agent that is not building, as in GoCD.
+hostname), for one agent or, with `uuids` and add/remove operations, for several at once;
+DELETE (one, or `uuids` in the body) needs Disabled agents that are not building, as in GoCD.
 """
 
 from __future__ import annotations
@@ -16,8 +17,15 @@ from pygocd.domain.agents import Agent
 from pygocd.domain.errors import NotFound
 from pygocd.domain.runs import JobIdentifier, JobInstance
 from pygocd.domain.states import AgentConfigState
-from pygocd.services.agents import AgentService, AgentUpdate
+from pygocd.services.agents import (
+    AgentService,
+    AgentUpdate,
+    BulkAgentUpdate,
+    PendingAgentsNeedState,
+)
 from pygocd.web.api.representers import iso_time
+from pygocd.web.api.requests import NOT_JSON, RequestRejected, is_json_content_type
+from pygocd.web.api.requests import message as rejected
 from pygocd.web.api.versioning import accepts, versioned_response
 
 VERSION = 7
@@ -25,6 +33,10 @@ Response7 = versioned_response(VERSION)
 Response1 = versioned_response(1)
 DOC = "https://api.gocd.org/current/#agents"
 NO_OPERATION = "Bad Request. No operation is specified in the request to be performed on agent."
+NO_BULK_OPERATION = (
+    "Bad Request. No operation is specified in the request to be performed on agents."
+)
+BAD_STATE = "The value of `agent_config_state` can be one of `Enabled`, `Disabled` or null."
 
 router = APIRouter(prefix="/api/agents", tags=["agents"])
 
@@ -132,29 +144,60 @@ def _names(value: Any) -> tuple[str, ...] | None:
     raise ValueError("must be an array of strings or a comma-separated string")
 
 
+async def _body(request: Request, *, need_json_type: bool) -> Any:
+    """The request's JSON ({} without a body); GoCD's 415 and 400 answers otherwise."""
+    raw = await request.body()
+    if not raw.strip():
+        return {}
+    if need_json_type and not is_json_content_type(request.headers.get("content-type")):
+        raise rejected(NOT_JSON, 415)
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise RequestRejected(400, {"error": f"Payload data is not valid JSON: {error}"}) from None
+
+
+def _config_state(value: Any) -> AgentConfigState | None:
+    """GoCD's `toTriState`: blank is unset, else `Enabled` or `Disabled` in any case."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    wanted = str(value).lower() if isinstance(value, str) else ""
+    if wanted not in ("enabled", "disabled"):
+        raise rejected(BAD_STATE, 422)
+    return AgentConfigState.ENABLED if wanted == "enabled" else AgentConfigState.DISABLED
+
+
+def _strings(body: Json, key: str, where: Json | None = None) -> tuple[str, ...]:
+    """An optional array of strings at `body[key]`, with GoCD's 422 for anything else."""
+    value = body.get(key)
+    if value is None:
+        return ()
+    shown = json.dumps(where if where is not None else body, separators=(",", ":"))
+    if not isinstance(value, list):
+        raise rejected(f"Could not read property '{key}' as a JsonArray in json `{shown}`", 422)
+    if not all(isinstance(v, str) for v in value):
+        raise rejected(
+            f"Could not read property '{key}' as a JsonArray containing string in `{shown}`", 422
+        )
+    return tuple(value)
+
+
+def _operation(operations: Json, key: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    value = operations.get(key)
+    if value is None:
+        return (), ()
+    if not isinstance(value, dict):
+        shown = json.dumps(operations, separators=(",", ":"))
+        raise rejected(f"Could not read property '{key}' as a JsonObject in json `{shown}`", 422)
+    return _strings(value, "add"), _strings(value, "remove")
+
+
 @router.patch("/{uuid}", dependencies=[accepts(VERSION)])
 async def update_agent(request: Request, uuid: str) -> Response:
-    raw = await request.body()
-    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
-    if raw and content_type != "application/json":
-        return message("You must specify a 'Content-Type' of 'application/json'", 415)
-    try:
-        body = json.loads(raw) if raw else {}
-    except ValueError as error:
-        return Response7({"error": f"Payload data is not valid JSON: {error}"}, status_code=400)
+    body = await _body(request, need_json_type=True)
     if not isinstance(body, dict):
         return message(NO_OPERATION, 400)
-    state_text = body.get("agent_config_state")
-    state: AgentConfigState | None = None
-    if state_text is not None:
-        wanted = str(state_text).lower()
-        if wanted not in ("enabled", "disabled"):
-            return message(
-                "Your request could not be processed. The value of `agent_config_state` can "
-                "be one of `Enabled`, `Disabled` or null.",
-                422,
-            )
-        state = AgentConfigState.ENABLED if wanted == "enabled" else AgentConfigState.DISABLED
+    state = _config_state(body.get("agent_config_state"))
     try:
         resources = _names(body.get("resources"))
         environments = _names(body.get("environments"))
@@ -172,10 +215,57 @@ async def update_agent(request: Request, uuid: str) -> Response:
     return Response7(await _one(request, agent))
 
 
+@router.patch("", dependencies=[accepts(VERSION)])
+async def bulk_update_agents(request: Request) -> Response:
+    """GoCD's bulk update: `uuids`, `operations.{resources,environments}.{add,remove}` and
+    `agent_config_state`, applied to every agent or to none."""
+    body = await _body(request, need_json_type=True)
+    if not isinstance(body, dict):
+        body = {}
+    uuids = _strings(body, "uuids")
+    if not uuids:
+        return message("Must specify agent 'uuids' for bulk update.", 422)
+    state = _config_state(body.get("agent_config_state"))
+    operations = body.get("operations")
+    if operations is None:
+        operations = {}
+    if not isinstance(operations, dict):
+        shown = json.dumps(body, separators=(",", ":"))
+        return message(
+            f"Could not read property 'operations' as a JsonObject in json `{shown}`", 422
+        )
+    add_environments, remove_environments = _operation(operations, "environments")
+    add_resources, remove_resources = _operation(operations, "resources")
+    change = BulkAgentUpdate(
+        uuids=uuids,
+        config_state=state,
+        add_resources=add_resources,
+        remove_resources=remove_resources,
+        add_environments=add_environments,
+        remove_environments=remove_environments,
+    )
+    if not change.has_operation:
+        return message(NO_BULK_OPERATION, 400)
+    try:
+        await service(request).bulk_update(change)
+    except PendingAgentsNeedState as error:
+        return message(error.message, 400)
+    return message(f"Updated agent(s) with uuid(s): [{', '.join(uuids)}].", 200)
+
+
 @router.delete("/{uuid}", dependencies=[accepts(VERSION)])
 async def delete_agent(request: Request, uuid: str) -> Response:
     await service(request).delete(uuid)
     return message("Deleted 1 agent(s).", 200)
+
+
+@router.delete("", dependencies=[accepts(VERSION)])
+async def bulk_delete_agents(request: Request) -> Response:
+    """GoCD's bulk delete: `{"uuids": [...]}`; no body or an empty list deletes nothing."""
+    body = await _body(request, need_json_type=False)
+    uuids = _strings(body, "uuids") if isinstance(body, dict) else ()
+    deleted = await service(request).delete_many(list(uuids))
+    return message(f"Deleted {deleted} agent(s).", 200)
 
 
 SORTABLE = {"pipeline", "stage", "job", "result", "completed"}
