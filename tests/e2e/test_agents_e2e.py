@@ -482,3 +482,40 @@ def test_a_server_restart_mid_job_still_records_the_result(tmp_path: Path) -> No
         assert output == ["before", "after"]  # nothing lost, nothing doubled
     finally:
         found.stop()
+
+
+def test_after_a_server_restart_a_silent_agent_is_missing_until_it_calls(tmp_path: Path) -> None:
+    """GoCD shows a registered agent it has not heard from since it started as Missing."""
+    code = tmp_path / "code"
+    git_commit(code, {"a.txt": "a"})
+    config = tmp_path / "config"
+    git_commit(config, {"ci.gocd.yaml": RESTART_YAML.format(code=code, go=tmp_path / "go")})
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    found = Cluster(base, tmp_path, tmp_path, launch_server(tmp_path, port, config, lost_after=120))
+
+    def agent_state(uuid: str) -> str:
+        response = httpx.get(f"{base}/go/api/agents/{uuid}", headers=V7)
+        assert response.status_code == 200, response.text
+        return str(response.json()["agent_state"])
+
+    try:
+        wait_healthy(port, found.server)
+        agent = found.start_agent("sleeper")
+        uuid = found.agent_uuid("sleeper")
+        eventually(lambda: agent_state(uuid) == "Idle", what="agent idle")
+        agent.terminate()
+        agent.wait(timeout=30)
+        found.server.terminate()
+        assert found.server.wait(timeout=30) == 0
+        found.server = launch_server(tmp_path, port, config, lost_after=120)
+        wait_healthy(port, found.server)
+        assert agent_state(uuid) == "Missing"
+        listed = httpx.get(f"{base}/go/api/agents", headers=V7).json()["_embedded"]["agents"]
+        assert [(a["uuid"], a["agent_state"], a["build_state"]) for a in listed] == [
+            (uuid, "Missing", "Unknown")
+        ]
+        found.start_agent("sleeper")
+        eventually(lambda: agent_state(uuid) == "Idle", what="agent idle again")
+    finally:
+        found.stop()

@@ -181,3 +181,42 @@ async def test_job_history_pages_through_an_agents_jobs(agent_services: Services
     assert jobs[0][1].locator == "app/1/build/1/compile"
     with pytest.raises(NotFound):
         await agent_services.agents.job_history("nobody", 0, 10)
+
+
+async def test_after_a_restart_agents_are_missing_until_they_call(
+    agent_services: Services, clock: FakeClock, tmp_path: Path
+) -> None:
+    """A second service on the same database is a restarted server: GoCD's AgentInstance
+    starts registered agents as Missing, counts their silence from the start, and shows
+    them as they report once they call."""
+    assert agent_services.agents is not None
+    await register(agent_services, "enabled")
+    await register(agent_services, "pending", key=None)
+    await register(agent_services, "disabled")
+    await agent_services.agents.update(
+        "disabled", AgentUpdate(config_state=AgentConfigState.DISABLED)
+    )
+    clock.advance(10)
+    restarted = with_agents(agent_services, tmp_path).agents
+    assert restarted is not None
+    seen = {a.uuid: a.runtime_status for a in await restarted.all()}
+    assert seen == {
+        "enabled": AgentRuntimeStatus.MISSING,
+        "pending": AgentRuntimeStatus.IDLE,
+        "disabled": AgentRuntimeStatus.MISSING,
+    }
+    assert (await restarted.get("enabled")).status == "Missing"
+    assert (await restarted.get("disabled")).status == "Disabled"
+    # Silence is counted from the restart, not from the last call before it.
+    clock.advance(299)
+    assert await restarted.check_lost_contact() == []
+    await restarted.heartbeat("enabled", AgentRuntimeStatus.IDLE)
+    assert (await restarted.get("enabled")).runtime_status is AgentRuntimeStatus.IDLE
+    clock.advance(1)
+    assert (await restarted.get("disabled")).runtime_status is AgentRuntimeStatus.LOST_CONTACT
+    lost = await restarted.check_lost_contact()
+    assert "disabled" in lost
+    assert "enabled" not in lost
+    assert (await restarted.get("enabled")).runtime_status is AgentRuntimeStatus.IDLE
+    # The old process still sees what it heard itself.
+    assert (await agent_services.agents.get("enabled")).runtime_status is AgentRuntimeStatus.IDLE

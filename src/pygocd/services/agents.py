@@ -6,6 +6,11 @@ environments and hostname it gave; any other starts Pending until an admin enabl
 token is shown once, at registration; only its SHA-256 is stored. An agent silent for
 `lost_contact_seconds` becomes LostContact and the jobs it was running are rescheduled, as
 GoCD's `rescheduleHungJobs` does.
+
+After a server start, as in GoCD's `AgentInstance.refresh`, a registered agent that has not
+been heard from since this server process started is shown as Missing; its silence is
+counted from the start, so it becomes LostContact only `lost_contact_seconds` after it, and
+back to what it reports (Idle, Building) as soon as it calls.
 """
 
 from __future__ import annotations
@@ -139,6 +144,7 @@ class AgentService:
         # busy agent calls several times a second, and lost contact needs far coarser news.
         self._heartbeat_window = timedelta(seconds=lost_contact_seconds / 20)
         self._heard: dict[str, tuple[AgentRuntimeStatus, datetime]] = {}
+        self._started_at = clock.now()
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -213,6 +219,8 @@ class AgentService:
     async def check_lost_contact(self) -> list[str]:
         """Mark agents silent for too long LostContact and reschedule their jobs."""
         cutoff = self._clock.now() - timedelta(seconds=self.lost_contact_seconds)
+        if self._started_at > cutoff:
+            return []  # silence counts from the server's start (GoCD's first `refresh`)
         async with self._uow(read_only=True) as uow:
             silent = await uow.agents.silent_since(cutoff)
         lost: list[str] = []
@@ -257,14 +265,29 @@ class AgentService:
 
     async def all(self) -> list[Agent]:
         async with self._uow(read_only=True) as uow:
-            return await uow.agents.all()
+            return [self._as_seen(agent) for agent in await uow.agents.all()]
 
     async def get(self, uuid: str) -> Agent:
         async with self._uow(read_only=True) as uow:
             agent = await uow.agents.get(uuid)
         if agent is None:
             raise NotFound(f"Agent with uuid '{uuid}' was not found!")
-        return agent
+        return self._as_seen(agent)
+
+    def _as_seen(self, agent: Agent) -> Agent:
+        """The runtime status GoCD shows: Missing for a registered agent not heard from since
+        this server started (LostContact once that silence reaches the limit)."""
+        if agent.config_state is AgentConfigState.PENDING:
+            return agent
+        if agent.last_heard_at is not None and agent.last_heard_at >= self._started_at:
+            return agent
+        silent = (self._clock.now() - self._started_at).total_seconds()
+        status = (
+            AgentRuntimeStatus.LOST_CONTACT
+            if silent >= self.lost_contact_seconds
+            else AgentRuntimeStatus.MISSING
+        )
+        return replace(agent, runtime_status=status)
 
     async def building(self, uuid: str) -> tuple[JobInstance, JobIdentifier] | None:
         """The job an agent is running, if any."""
@@ -301,7 +324,7 @@ class AgentService:
             await uow.agents.update(updated)
             await uow.commit()
         await self._changed(uuid)
-        return updated
+        return self._as_seen(updated)
 
     async def bulk_update(self, change: BulkAgentUpdate) -> None:
         """GoCD's `bulkUpdateAgentAttributes`: all named agents change, or none does."""
