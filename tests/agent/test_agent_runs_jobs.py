@@ -135,6 +135,56 @@ async def test_a_two_stage_pipeline_passes_an_artifact_by_fetch(
     assert artifact.text == "hello from git\n"
 
 
+async def test_fetch_sends_the_sha1_of_a_local_copy_and_skips_an_unchanged_file(
+    agent_services: Services,
+    transport: httpx.ASGITransport,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+) -> None:
+    """GoCD's fetch sends `?sha1=` for a file it already has; 304 keeps the local copy."""
+    material = await git_material(agent_services, tmp_path, {"hello.txt": "hello\n"})
+    build = JobConfig(
+        "compile",
+        tasks=(script_task("mkdir -p out && cp src/hello.txt out/app.txt"),),
+        artifacts=(ArtifactConfig(ArtifactType.BUILD, source="out/app.txt", destination="bin"),),
+    )
+    fetch = FetchArtifactTask(
+        stage="build",
+        job="compile",
+        source="bin/app.txt",
+        is_source_a_file=True,
+        destination="fetched",
+    )
+    test = JobConfig(
+        "verify",
+        tasks=(
+            fetch,
+            fetch,
+            script_task("echo tampered > fetched/app.txt"),
+            fetch,
+            ExecTask("cat", ("fetched/app.txt",)),
+        ),
+    )
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app",
+            materials=(material,),
+            stages=(StageConfig("build", jobs=(build,)), StageConfig("test", jobs=(test,))),
+        ),
+    )
+    await trigger(agent_services, "app")
+    agent = make_agent()
+    await asyncio.wait_for(agent.run(max_jobs=2), 60)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
+        log = await console_of(client, "app/1/test/1/verify")
+    assert log.count("Artifact is not modified, skipped fetching it") == 1, log
+    output = [line.split(" ", 1)[1] for line in log.splitlines() if line.startswith("&1|")]
+    assert output[-1] == "hello"
+    assert "j0|" in log
+    assert not list((tmp_path / "a1").rglob("*.pygocd-part"))
+
+
 async def test_a_failing_task_fails_the_job_but_run_if_failed_still_runs(
     agent_services: Services,
     transport: httpx.ASGITransport,

@@ -54,6 +54,10 @@ class Rejected(Exception):
         self.text = text
 
 
+class NotModified(Exception):
+    """The server's copy has the SHA-1 we sent (304): the local file is current."""
+
+
 class ServerClient:
     def __init__(
         self,
@@ -194,10 +198,19 @@ class ServerClient:
         response = await self._retrying("GET", files_path(locator, path), params={"list": "1"})
         return self._parse(response, wire.ArtifactListing)
 
-    async def download(self, locator: str, path: str) -> AsyncIterator[bytes]:
+    async def download(
+        self, locator: str, path: str, *, sha1: str | None = None
+    ) -> AsyncIterator[bytes]:
+        """The file's bytes; with `sha1` (base64 of the local copy's SHA-1, as GoCD's fetch
+        sends it) `NotModified` when the server's copy is the same."""
         async with self._http.stream(
-            files_path(locator, path), headers=self._headers(), time_limit=3600
+            files_path(locator, path),
+            headers=self._headers(),
+            params={"sha1": sha1} if sha1 else None,
+            time_limit=3600,
         ) as (response, body):
+            if response.status_code == 304:
+                raise NotModified(path)
             if response.status_code >= 400:
                 text = b"".join([chunk async for chunk in body]).decode("utf-8", "replace")
                 raise Rejected(response.status_code, text)

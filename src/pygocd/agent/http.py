@@ -64,7 +64,12 @@ class Transport(Protocol):
     ) -> Response: ...
 
     def stream(
-        self, path: str, *, headers: dict[str, str], time_limit: float = 60.0
+        self,
+        path: str,
+        *,
+        headers: dict[str, str],
+        params: dict[str, str] | None = None,
+        time_limit: float = 60.0,
     ) -> contextlib.AbstractAsyncContextManager[tuple[Response, AsyncIterator[bytes]]]: ...
 
     async def aclose(self) -> None: ...
@@ -147,9 +152,14 @@ class StreamsTransport:
 
     @contextlib.asynccontextmanager
     async def stream(
-        self, path: str, *, headers: dict[str, str], time_limit: float = 60.0
+        self,
+        path: str,
+        *,
+        headers: dict[str, str],
+        params: dict[str, str] | None = None,
+        time_limit: float = 60.0,
     ) -> AsyncIterator[tuple[Response, AsyncIterator[bytes]]]:
-        async with self._exchange("GET", path, headers, None, None, None, time_limit) as found:
+        async with self._exchange("GET", path, headers, params, None, None, time_limit) as found:
             yield found
 
     @contextlib.asynccontextmanager
@@ -330,11 +340,16 @@ class HttpxTransport:
 
     @contextlib.asynccontextmanager
     async def stream(
-        self, path: str, *, headers: dict[str, str], time_limit: float = 60.0
+        self,
+        path: str,
+        *,
+        headers: dict[str, str],
+        params: dict[str, str] | None = None,
+        time_limit: float = 60.0,
     ) -> AsyncIterator[tuple[Response, AsyncIterator[bytes]]]:
         try:
             async with self._client.stream(
-                "GET", path, headers=headers, timeout=time_limit
+                "GET", path, headers=headers, params=params, timeout=time_limit
             ) as found:
                 yield Response(found.status_code, dict(found.headers)), found.aiter_bytes(CHUNK)
         except self._httpx.TransportError as error:

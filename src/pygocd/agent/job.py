@@ -10,6 +10,7 @@ MD5. Completed: the result. The console shows GoCD's tagged lines, secrets maske
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import logging
@@ -20,7 +21,7 @@ import time
 from pathlib import Path, PurePosixPath
 
 from pygocd.agent import console as tags
-from pygocd.agent.client import Rejected, ServerClient
+from pygocd.agent.client import NotModified, Rejected, ServerClient
 from pygocd.agent.console import Console, mask
 from pygocd.agent.process import run_command
 from pygocd.protocol import messages as wire
@@ -294,17 +295,18 @@ class JobRunner:
             relative = entry.path if parent in ("", ".") else entry.path.removeprefix(parent + "/")
             target = _inside(destination, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
-            digest = hashlib.md5(usedforsecurity=False)
-            with target.open("wb") as out:
-                async for chunk in self.client.download(task.locator, entry.path):
-                    digest.update(chunk)
-                    out.write(chunk)
+            try:
+                md5 = await self._download(task.locator, entry.path, target)
+            except NotModified:
+                # GoCD's FileHandler: the server answered 304 to the local copy's SHA-1.
+                self.console.line(tags.OUT, "[go] Artifact is not modified, skipped fetching it")
+                md5 = await asyncio.to_thread(_md5_of, target)
             if entry.md5 is None:
                 self.console.line(
                     tags.OUT,
                     f"[go] Fetched {entry.path} without verifying the integrity of its content.",
                 )
-            elif entry.md5 != digest.hexdigest():
+            elif entry.md5 != md5:
                 self.console.line(
                     tags.ERR,
                     f"[go] Verification of the integrity of the artifact [{entry.path}] failed. "
@@ -315,6 +317,22 @@ class JobRunner:
             tags.OUT, f"[go] Fetched {len(listing.entries)} file(s) from {task.locator}"
         )
         return True
+
+    async def _download(self, locator: str, path: str, target: Path) -> str:
+        """Fetch into a side file and move it over `target`: a local copy stays whole until
+        the new one has arrived. Returns the MD5 of what arrived."""
+        sha1 = await asyncio.to_thread(_sha1_base64, target)
+        partial = target.with_name(target.name + ".pygocd-part")
+        digest = hashlib.md5(usedforsecurity=False)
+        try:
+            with partial.open("wb") as out:
+                async for chunk in self.client.download(locator, path, sha1=sha1):
+                    digest.update(chunk)
+                    out.write(chunk)
+            partial.replace(target)
+        finally:
+            partial.unlink(missing_ok=True)
+        return digest.hexdigest()
 
     # -- artifacts --------------------------------------------------------------------------
 
@@ -383,6 +401,18 @@ def _md5_of(path: Path) -> str:
         while chunk := handle.read(1024 * 1024):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+def _sha1_base64(path: Path) -> str | None:
+    """GoCD's `FileHandler.sha1Digest` of a local copy (base64 of the raw SHA-1, not hex),
+    None when there is no copy."""
+    if not path.is_file():
+        return None
+    digest = hashlib.sha1(usedforsecurity=False)
+    with path.open("rb") as handle:
+        while chunk := handle.read(1024 * 1024):
+            digest.update(chunk)
+    return base64.b64encode(digest.digest()).decode("ascii")
 
 
 def _took(seconds: float) -> str:

@@ -10,6 +10,8 @@ no absolute paths, no `..`, nothing that escapes the job's folder. Data moves in
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -116,6 +118,17 @@ class ArtifactService:
             raise Invalid(f"Checksum of {clean} does not match: got {digest}, expected {md5}.")
         await self.store.append(locator, MD5_CHECKSUM, _one(f"{clean}={digest}\n".encode()))
         return clean, await self.store.size(locator, clean) or 0
+
+    async def sha1(self, locator: str, path: str) -> str:
+        """GoCD's `FileHandler.sha1Digest` of a stored file: base64 of the raw SHA-1."""
+        digest = hashlib.sha1(usedforsecurity=False)
+        async for chunk in self.store.read(locator, path):
+            digest.update(chunk)
+        return base64.b64encode(digest.digest()).decode("ascii")
+
+    async def not_modified(self, locator: str, path: str, sha1: str | None) -> bool:
+        """True when a client's `?sha1=` names the stored file's content (GoCD's 304)."""
+        return bool(sha1) and sha1 == await self.sha1(locator, path)
 
     async def checksums(self, locator: str) -> dict[str, str]:
         """`path → md5` from the job's `md5.checksum`."""

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from collections.abc import AsyncIterator
 
 import httpx
@@ -55,6 +57,17 @@ async def test_a_file_is_served_as_is(http: httpx.AsyncClient) -> None:
     assert response.content == b"app"
     latest = await http.get("/go/files/app/latest/build/latest/compile/bin/app.txt")
     assert latest.content == b"app"
+
+
+async def test_a_matching_sha1_answers_not_modified(http: httpx.AsyncClient) -> None:
+    """GoCD's fetch sends base64 of the raw SHA-1 of its local copy (not hex)."""
+    url = f"/go/files/{LOCATOR}/bin/app.txt"
+    same = base64.b64encode(hashlib.sha1(b"app").digest()).decode()
+    response = await http.get(url, params={"sha1": same})
+    assert (response.status_code, response.content) == (304, b"")
+    for other in (hashlib.sha1(b"app").hexdigest(), base64.b64encode(b"x" * 20).decode(), ""):
+        changed = await http.get(url, params={"sha1": other})
+        assert (changed.status_code, changed.content) == (200, b"app")
 
 
 async def test_folders_list_as_gocds_json_tree(http: httpx.AsyncClient) -> None:

@@ -309,6 +309,7 @@ async def download(
     path: str,
     _agent: CurrentAgent,
     listing: Annotated[bool, Query(alias="list")] = False,
+    sha1: str | None = None,
 ) -> Response:
     artifacts = _artifacts(request)
     locator = f"{pipeline}/{counter}/{stage}/{stage_counter}/{job}"
@@ -328,6 +329,8 @@ async def download(
         return _reply(wire.ArtifactListing(entries=entries))
     if kind != "file":
         raise HTTPException(404, f"Artifact '{path}' is a folder; list it instead.")
+    if await artifacts.not_modified(locator, clean, sha1):
+        return Response(status_code=304)
     return StreamingResponse(
         artifacts.store.read(locator, clean), media_type="application/octet-stream"
     )

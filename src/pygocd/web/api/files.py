@@ -1,8 +1,9 @@
 """Artifacts and console logs, GoCD's `/go/files/<p>/<c>/<s>/<sc>/<job>/<path>`.
 
-A file is served as is; `<folder>.json` (and `<job>.json`) lists a folder as GoCD's JSON tree;
-`<folder>.zip` zips it (202 while the zip is being built, as GoCD); a folder without an
-extension is a 404, as in GoCD. The console at
+A file is served as is (304 with an empty body when `?sha1=` is the base64 SHA-1 of the
+stored file, which GoCD's fetch sends for a copy it already has); `<folder>.json` (and
+`<job>.json`) lists a folder as GoCD's JSON tree; `<folder>.zip` zips it (202 while the zip
+is being built, as GoCD); a folder without an extension is a 404, as in GoCD. The console at
 `cruise-output/console.log` can be tailed: `?offset=N` (bytes) serves from byte N and
 `X-Console-Size` tells where the next read starts; GoCD's `?startLineNumber=N` also works.
 No versioned `Accept` header is needed, as in GoCD.
@@ -131,6 +132,8 @@ async def files(
         return await _console(request, artifacts, locator)
     if kind != "file":
         return unavailable(path)
+    if await artifacts.not_modified(locator, clean, request.query_params.get("sha1")):
+        return Response(status_code=304)
     return StreamingResponse(
         store.read(locator, clean),
         media_type=_media_type(clean),
