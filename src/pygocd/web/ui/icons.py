@@ -21,6 +21,8 @@ NAMES = frozenset(
         "close",
         "code",
         "exclamation",
+        "file",
+        "folder",
         "forward",
         "gear",
         "lock",

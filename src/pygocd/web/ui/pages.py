@@ -219,6 +219,7 @@ def ui_router() -> APIRouter:
     from pygocd.web.ui.actions import router as actions_router
     from pygocd.web.ui.agents import router as agents_router
     from pygocd.web.ui.dashboard import router as dashboard_router
+    from pygocd.web.ui.jobs import router as jobs_router
     from pygocd.web.ui.live import router as live_router
     from pygocd.web.ui.materials import router as materials_router
     from pygocd.web.ui.runs import router as runs_router
@@ -228,6 +229,7 @@ def ui_router() -> APIRouter:
         actions_router,
         live_router,
         runs_router,
+        jobs_router,
         agents_router,
         materials_router,
     ):

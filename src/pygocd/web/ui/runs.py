@@ -4,32 +4,23 @@ live console. GoCD's URLs; each page's changing part has an id and a live stream
 
 from __future__ import annotations
 
-import asyncio
-import json
-from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
-from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 from sse_starlette.sse import EventSourceResponse
 
 from pygocd.domain.errors import NotFound
-from pygocd.domain.runs import JobInstance, PipelineInstance, PipelinePauseInfo, StageInstance
-from pygocd.domain.states import JobState
+from pygocd.domain.runs import PipelineInstance, PipelinePauseInfo
 from pygocd.services.dashboard import (
     DashboardInstance,
     configured_stages,
     dashboard_instance,
 )
-from pygocd.services.events import JOB_CHANGED
 from pygocd.services.registry import Services
-from pygocd.web.ui import console, formatting
+from pygocd.web.ui import formatting
 from pygocd.web.ui.dashboard import (
     ChangesView,
-    JobRow,
     MaterialChanges,
     StageOverview,
     describe_material,
@@ -38,7 +29,7 @@ from pygocd.web.ui.dashboard import (
     services_of,
     stage_overview,
 )
-from pygocd.web.ui.live import RETRY_MS, sse, watch_pipeline
+from pygocd.web.ui.live import watch_pipeline
 from pygocd.web.ui.pages import PageContext, render_fragment, render_page
 
 router = APIRouter()
@@ -203,181 +194,3 @@ async def stage_events(
         return oob(render_fragment("runs/_stage_body.html", page=page), "stage-body")
 
     return watch_pipeline(request, pipeline, render)
-
-
-# ---- job details and console ---------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class JobSummary:
-    row: JobRow
-    state: JobState
-    scheduled_at: datetime | None
-    completed_at: datetime | None
-    build_cause: str
-    finished: bool
-
-
-@dataclass(frozen=True, kw_only=True)
-class JobContext(PageContext):
-    pipeline: str
-    counter: int
-    label: str
-    stage: str
-    stage_counter: int
-    job: str
-    summary: JobSummary
-    changes: ChangesView
-    console_html: str
-    console_offset: int
-    console_url: str
-    raw_url: str
-    events_url: str
-
-
-def find_job(stage: StageInstance, name: str) -> JobInstance:
-    for job in stage.jobs:
-        if not job.ignored and job.name.lower() == name.lower():
-            return job
-    raise NotFound(f"Job '{stage.name}/{stage.counter}/{name}' was not found!")
-
-
-def job_summary(
-    instance: PipelineInstance, stage: StageInstance, job: JobInstance, now: datetime
-) -> JobSummary:
-    row = next(r for r in stage_overview(instance, stage, now).jobs if r.name == job.name)
-    completed = next((t.changed_at for t in job.transitions if t.state is JobState.COMPLETED), None)
-    return JobSummary(
-        row=row,
-        state=job.state,
-        scheduled_at=job.scheduled_at,
-        completed_at=completed,
-        build_cause=instance.build_cause.message,
-        finished=job.state is JobState.COMPLETED,
-    )
-
-
-def data_dir(request: Request) -> Path:
-    path: Path = request.app.state.settings.data_dir
-    return path
-
-
-async def job_context(
-    request: Request, pipeline: str, counter: int, stage: str, stage_counter: int, job: str
-) -> JobContext:
-    services = services_of(request)
-    instance = await load_instance(services, pipeline, counter)
-    run = find_stage_run(instance, stage, stage_counter)
-    found = find_job(run, job)
-    path = console.console_file(
-        data_dir(request), instance.name, counter, run.name, stage_counter, found.name
-    )
-    chunk = console.read_lines(path, 0, final=found.state is JobState.COMPLETED)
-    loc = f"{instance.name}/{counter}/{run.name}/{stage_counter}/{found.name}"
-    return JobContext(
-        title=found.name,
-        active="dashboard",
-        path=request.url.path,
-        pipeline=instance.name,
-        counter=counter,
-        label=instance.label,
-        stage=run.name,
-        stage_counter=stage_counter,
-        job=found.name,
-        summary=job_summary(instance, run, found, services.clock.now()),
-        changes=changes_view(services, instance),
-        console_html=console.render_lines(chunk.lines),
-        console_offset=chunk.next_offset,
-        console_url=f"/go/ui/console/{loc}",
-        raw_url=f"/go/files/{loc}/cruise-output/console.log",
-        events_url=f"/go/ui/events/job/{loc}",
-    )
-
-
-@router.get("/tab/build/detail/{pipeline}/{counter}/{stage}/{stage_counter}/{job}")
-async def job_page(
-    request: Request, pipeline: str, counter: int, stage: str, stage_counter: int, job: str
-) -> HTMLResponse:
-    page = await job_context(request, pipeline, counter, stage, stage_counter, job)
-    return render_page(request, "runs/job.html", page)
-
-
-@router.get("/ui/events/job/{pipeline}/{counter}/{stage}/{stage_counter}/{job}")
-async def job_events(
-    request: Request, pipeline: str, counter: int, stage: str, stage_counter: int, job: str
-) -> EventSourceResponse:
-    async def render() -> str:
-        page = await job_context(request, pipeline, counter, stage, stage_counter, job)
-        return oob(render_fragment("runs/_job_summary.html", page=page), "job-summary")
-
-    return watch_pipeline(request, pipeline, render)
-
-
-async def _job_state(
-    services: Services, pipeline: str, counter: int, stage: str, stage_counter: int, job: str
-) -> JobState:
-    instance = await load_instance(services, pipeline, counter)
-    return find_job(find_stage_run(instance, stage, stage_counter), job).state
-
-
-async def console_stream(
-    services: Services,
-    path: Path,
-    offset: int,
-    locator: tuple[str, int, str, int, str],
-) -> AsyncIterator[dict[str, Any]]:
-    """New console lines from `offset` as they are written, then `done` when the job has
-    completed and everything is sent. Wakes on the job's events; while the job runs it
-    also checks the file every `CONSOLE_TICK` (agents append without telling the bus)."""
-    pipeline, counter, stage, stage_counter, job = locator
-    yield {"event": "hello", "data": "", "retry": RETRY_MS}
-    async with services.bus.subscribe(JOB_CHANGED) as events:
-        finished = await _job_state(services, *locator) is JobState.COMPLETED
-        while True:
-            chunk = console.read_lines(path, offset, final=finished)
-            if chunk.lines:
-                offset = chunk.next_offset
-                data = json.dumps({"html": console.render_lines(chunk.lines), "offset": offset})
-                yield {"event": "lines", "id": str(offset), "data": data}
-                continue
-            if finished:
-                yield {"event": "done", "data": json.dumps({"offset": offset})}
-                return
-            try:
-                event = await asyncio.wait_for(anext(events), CONSOLE_TICK)
-            except TimeoutError:
-                continue
-            p = event.payload
-            mine = (
-                str(p.get("pipeline", "")).lower() == pipeline.lower()
-                and p.get("counter") == counter
-                and str(p.get("stage", "")).lower() == stage.lower()
-                and p.get("stage_counter") == stage_counter
-                and str(p.get("job", "")).lower() == job.lower()
-            )
-            if mine and p.get("state") == JobState.COMPLETED.value:
-                finished = True
-
-
-@router.get("/ui/console/{pipeline}/{counter}/{stage}/{stage_counter}/{job}")
-async def console_events(
-    request: Request,
-    pipeline: str,
-    counter: int,
-    stage: str,
-    stage_counter: int,
-    job: str,
-    offset: int = 0,
-) -> EventSourceResponse:
-    services = services_of(request)
-    last = request.headers.get("last-event-id")
-    if last is not None and last.isascii() and last.isdigit():
-        offset = int(last)
-    instance = await load_instance(services, pipeline, counter)
-    run = find_stage_run(instance, stage, stage_counter)
-    found = find_job(run, job)
-    path = console.console_file(
-        data_dir(request), instance.name, counter, run.name, stage_counter, found.name
-    )
-    locator = (instance.name, counter, run.name, stage_counter, found.name)
-    return sse(request, console_stream(services, path, offset, locator))

