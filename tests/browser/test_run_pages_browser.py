@@ -9,7 +9,6 @@ config-repo pipelines the session's server already has."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -83,7 +82,7 @@ def passed(server: Server, pipeline: str, counter: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def site(server: Server) -> Iterator[Server]:
+def site(server: Server) -> Server:
     if server.agent is None or server.agent.poll() is not None:
         pytest.skip("needs a running `pygocd agent`")
     code = str(server.data_dir.parent / "code")
@@ -96,7 +95,7 @@ def site(server: Server) -> Iterator[Server]:
     scheduled = httpx.post(server.url("/go/api/pipelines/site-app/schedule"), headers=V1)
     assert scheduled.status_code == 202, scheduled.text
     eventually(lambda: passed(server, "site-app", 1), timeout=60)
-    yield server
+    return server
 
 
 def test_job_tabs_are_keyboard_operable_and_show_artifacts(page: Page, site: Server) -> None:
