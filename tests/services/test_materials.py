@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from datetime import timedelta
 from pathlib import Path
 
@@ -218,6 +219,72 @@ async def test_a_bad_branch_is_an_error_and_a_later_success_clears_it(
     assert status.last_error is None
     assert status.failures == 0
     assert status.last_updated_at == clock.now()
+
+
+async def test_an_unchanged_branch_is_answered_by_ls_remote_without_a_fetch(
+    service: MaterialUpdateService, repo: GitRepo, uow: SqlUnitOfWorkFactory
+) -> None:
+    first = repo.commit("one", a="1")
+    material = git_material(repo)
+    await service.update(material)
+    fetch_head = service.cache_path(material.fingerprint) / "FETCH_HEAD"
+    os.utime(fetch_head, ns=(0, 0))  # a fetch rewrites FETCH_HEAD; nothing else touches it
+
+    assert (await service.update(material)).modifications == ()
+    assert fetch_head.stat().st_mtime_ns == 0
+
+    second = repo.commit("two", a="2")
+    result = await service.update(material)
+    assert [m.revision for m in result.modifications] == [second]
+    assert fetch_head.stat().st_mtime_ns != 0
+    assert await recorded(uow, material.fingerprint) == [first, second]
+
+
+async def test_a_known_material_whose_remote_fails_backs_off_and_recovers(
+    service: MaterialUpdateService,
+    repo: GitRepo,
+    holder: Holder,
+    clock: FakeClock,
+    uow: SqlUnitOfWorkFactory,
+) -> None:
+    first = repo.commit("one", a="1")
+    material = git_material(repo)
+    holder.config = config_of(material)
+    await service.update_all_due()
+    moved = repo.path.with_name("away")
+    repo.path.rename(moved)
+    clock.advance(60)
+
+    failed = await service.update_all_due()
+
+    assert [r.ok for r in failed] == [False]
+    status = service.status(material.fingerprint)
+    assert status.failures == 1
+    assert status.next_poll_at == clock.now() + timedelta(minutes=5)
+    moved.rename(repo.path)
+    second = repo.commit("two", a="2")
+    clock.advance(300)
+    assert [[m.revision for m in r.modifications] for r in await service.update_all_due()] == [
+        [second]
+    ]
+    assert service.status(material.fingerprint).failures == 0
+    assert await recorded(uow, material.fingerprint) == [first, second]
+
+
+async def test_a_branch_reset_to_an_older_commit_records_that_commit_as_the_head(
+    service: MaterialUpdateService, repo: GitRepo, uow: SqlUnitOfWorkFactory
+) -> None:
+    first = repo.commit("one", a="1")
+    material = git_material(repo)
+    await service.update(material)
+    second = repo.commit("two", a="2")
+    await service.update(material)
+    repo.git("reset", "--quiet", "--hard", first)
+
+    result = await service.update(material)
+
+    assert [m.revision for m in result.modifications] == [first]
+    assert (await recorded(uow, material.fingerprint))[-2:] == [second, first]
 
 
 def test_backoff_is_gocd_exponential_and_capped() -> None:

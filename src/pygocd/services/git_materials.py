@@ -4,7 +4,10 @@ into GoCD modifications (commit, author, time, message, files with added/modifie
 The cache is created with `git init --bare` and filled by `git fetch` of the material's one
 branch, the URL (with its credentials) passed on each call so it is never written to disk.
 A shallow-clone material's first fetch is `--depth 2`, as GoCD's; later fetches bring every new
-commit since. Commands go through `pygocd.services.git.run_git` (no shell, credentials masked).
+commit since. An update first asks the remote for the branch head (`git ls-remote`, one cheap
+round trip) and fetches only when it differs from the last recorded revision, so polling an
+unchanged material runs one git process instead of four. Commands go through
+`pygocd.services.git.run_git` (no shell, credentials masked).
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from pygocd.domain.modifications import Modification, ModifiedAction, ModifiedFi
 from pygocd.services.git import GitError, run_git
 
 SHALLOW_DEPTH = 2
-_FORMAT = "--format=%x1e%H%x00%an%x00%ae%x00%at%x00%B%x00"
+_FORMAT = "--format=%x1e%H%x00%P%x00%an%x00%ae%x00%at%x00%B%x00"
 _ACTIONS = {"A": ModifiedAction.ADDED, "M": ModifiedAction.MODIFIED, "D": ModifiedAction.DELETED}
 
 
@@ -45,20 +48,34 @@ def secret_urls(material: GitMaterialConfig) -> tuple[str, ...]:
     return tuple(dict.fromkeys((material.url, command_url(material))))
 
 
-async def fetch(material: GitMaterialConfig, cache: Path) -> str:
-    """Bring `cache` up to date with the material's branch; return the branch's head."""
+async def remote_head(material: GitMaterialConfig) -> str | None:
+    """The head of the material's branch on the remote (`git ls-remote`), None when the
+    remote has no such branch."""
+    ref = branch_ref(material)
+    out = await run_git("ls-remote", "--", command_url(material), ref, urls=secret_urls(material))
+    for line in out.decode().splitlines():
+        sha, _, name = line.partition("\t")
+        if name == ref:
+            return sha
+    return None
+
+
+async def fetch(material: GitMaterialConfig, cache: Path) -> None:
+    """Bring `cache` up to date with the material's branch."""
     url = command_url(material)
     urls = secret_urls(material)
     if not (cache / "HEAD").exists():
         cache.parent.mkdir(parents=True, exist_ok=True)
         await run_git("init", "--quiet", "--bare", str(cache))
-    ref = f"refs/heads/{material.effective_branch}"
+    ref = branch_ref(material)
     args = ["fetch", "--quiet", "--no-tags", "--force"]
     if material.shallow_clone and not await _has_ref(cache, ref):
         args += ["--depth", str(SHALLOW_DEPTH)]
     await run_git(*args, "--", url, f"+{ref}:{ref}", cwd=cache, urls=urls)
-    out = await run_git("rev-parse", "--verify", f"{ref}^{{commit}}", cwd=cache)
-    return out.decode().strip()
+
+
+def branch_ref(material: GitMaterialConfig) -> str:
+    return f"refs/heads/{material.effective_branch}"
 
 
 async def _has_ref(cache: Path, ref: str) -> bool:
@@ -69,17 +86,25 @@ async def _has_ref(cache: Path, ref: str) -> bool:
     return True
 
 
-async def is_ancestor(cache: Path, older: str, newer: str) -> bool:
-    """Whether `older` is known in the cache and reachable from `newer` (no force push since)."""
-    try:
-        await run_git("merge-base", "--is-ancestor", older, newer, cwd=cache)
-    except GitError:
-        return False
-    return True
+async def new_modifications(cache: Path, ref: str, known: str | None) -> list[Modification]:
+    """The commits of `ref` since `known` (the last recorded revision), oldest first; only
+    the head when nothing was recorded yet or `known` is no ancestor of the head any more
+    (history rewritten: GoCD records only the latest revision then)."""
+    if known is not None:
+        try:
+            since = await _log(cache, f"{known}..{ref}")
+        except GitError:
+            since = None  # `known` is not in the cache (e.g. the cache was wiped)
+        # `known` is an ancestor of the head exactly when some commit after it has it as a
+        # parent; this saves a `git merge-base --is-ancestor` per update.
+        if since and any(known in parents for _, parents in since):
+            return [modification for modification, _ in since]
+    head = await _log(cache, "-1", ref)
+    return [modification for modification, _ in head if modification.revision != known]
 
 
-async def modifications(cache: Path, *revisions: str) -> list[Modification]:
-    """`git log` of `revisions` (e.g. `old..new`, or `-1 new`), oldest first, with files."""
+async def _log(cache: Path, *revisions: str) -> list[tuple[Modification, list[str]]]:
+    """`git log` of `revisions` (e.g. `old..ref`, or `-1 ref`), oldest first, with files."""
     out = await run_git(
         "log", "--reverse", "--no-renames", "--no-color", "-z", "--name-status", _FORMAT,
         *revisions, "--", cwd=cache,
@@ -87,9 +112,9 @@ async def modifications(cache: Path, *revisions: str) -> list[Modification]:
     return [parse_record(record) for record in out.decode("utf-8", "replace").split("\x1e")[1:]]
 
 
-def parse_record(record: str) -> Modification:
-    """One commit of `git log -z --name-status` in `_FORMAT`."""
-    sha, name, email, seconds, message, rest = record.split("\x00", 5)
+def parse_record(record: str) -> tuple[Modification, list[str]]:
+    """One commit of `git log -z --name-status` in `_FORMAT`, with its parents."""
+    sha, parents, name, email, seconds, message, rest = record.split("\x00", 6)
     tokens = rest.lstrip("\x00\n").split("\x00")
     files = tuple(
         ModifiedFile(
@@ -99,7 +124,7 @@ def parse_record(record: str) -> Modification:
         for status, path in zip(tokens[0::2], tokens[1::2], strict=False)
         if path
     )
-    return Modification(
+    modification = Modification(
         revision=sha,
         modified_time=datetime.fromtimestamp(int(seconds), tz=UTC),
         user_name=f"{name} <{email}>",
@@ -107,3 +132,4 @@ def parse_record(record: str) -> Modification:
         comment=message.rstrip("\n"),
         files=files,
     )
+    return modification, parents.split()

@@ -2,11 +2,13 @@
 modifications history and tell the scheduler through `MATERIAL_UPDATED`.
 
 The first update of a material records only its latest revision; later updates record every
-new commit since the last recorded one, oldest first. Updates of one material never overlap: a
-request that arrives while one runs (a webhook during a poll) makes it run once more, and all
-callers get the modifications of both runs. A failure is kept per material (message with
-credentials masked) and puts the material in GoCD's back-off (5 min, ×1.5, at most 60 min)
-for the polling loop; webhooks, the notify API and manual triggers update it at once anyway.
+new commit since the last recorded one, oldest first. An update whose `git ls-remote` shows
+the last recorded revision as the branch head stops there, without a fetch. Updates of one
+material never overlap: a request that arrives while one runs (a webhook during a poll) makes
+it run once more, and all callers get the modifications of both runs. A failure is kept per
+material (message with credentials masked) and puts the material in GoCD's back-off (5 min,
+×1.5, at most 60 min) for the polling loop; webhooks, the notify API and manual triggers
+update it at once anyway.
 """
 
 from __future__ import annotations
@@ -275,15 +277,22 @@ class MaterialUpdateService:
 
     async def _fetch_and_record(self, material: GitMaterialConfig) -> list[Modification]:
         cache = self.cache_path(material.fingerprint)
-        head = await git_materials.fetch(material, cache)
         async with self._uow(read_only=True) as uow:
             latest = await uow.materials.latest_modifications(material.fingerprint)
-        if latest and latest[0].revision == head:
+        known = latest[0].revision if latest else None
+        # One `git ls-remote` answers most polls: nothing new, nothing to fetch.
+        if (
+            known is not None
+            and (cache / "HEAD").exists()
+            and await git_materials.remote_head(material) == known
+        ):
             return []
-        if latest and await git_materials.is_ancestor(cache, latest[0].revision, head):
-            found = await git_materials.modifications(cache, f"{latest[0].revision}..{head}")
-        else:  # first update, or history rewritten: GoCD records only the latest revision
-            found = await git_materials.modifications(cache, "-1", head)
+        await git_materials.fetch(material, cache)
+        found = await git_materials.new_modifications(
+            cache, git_materials.branch_ref(material), known
+        )
+        if not found:
+            return []
         async with self._uow() as uow:
             material_id = await uow.materials.ensure(material)
             saved = await uow.materials.add_modifications(material_id, found)
