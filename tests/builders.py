@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from pygocd.domain.config import CruiseConfig
+from pygocd.domain.environments import EnvironmentConfig
 from pygocd.domain.materials import GitMaterialConfig, MaterialConfig
 from pygocd.domain.modifications import Modification, ModifiedAction, ModifiedFile
 from pygocd.domain.pipelines import (
@@ -21,6 +22,7 @@ from pygocd.domain.states import JobResult, JobState
 from pygocd.domain.tasks import ExecTask
 from pygocd.domain.variables import EnvironmentVariable
 from pygocd.services.registry import Services
+from pygocd.services.scheduling import TriggerOptions
 
 AGENT = "agent-1"
 
@@ -54,9 +56,16 @@ def pipeline(
     )
 
 
-async def save(services: Services, *pipelines: PipelineConfig, group: str = "team") -> None:
+async def save(
+    services: Services,
+    *pipelines: PipelineConfig,
+    group: str = "team",
+    environments: tuple[EnvironmentConfig, ...] = (),
+) -> None:
     """Replace the stored config with one group holding these pipelines."""
-    config = CruiseConfig(groups=(PipelineGroup(group, pipelines=pipelines),))
+    config = CruiseConfig(
+        groups=(PipelineGroup(group, pipelines=pipelines),), environments=environments
+    )
     await services.config.save(
         config, expected_md5=services.config.current.md5, author="t", message="m"
     )
@@ -91,9 +100,11 @@ async def commit(
     return saved
 
 
-async def trigger(services: Services, name: str) -> PipelineInstance:
+async def trigger(
+    services: Services, name: str, options: TriggerOptions | None = None
+) -> PipelineInstance:
     assert services.scheduling is not None
-    return await services.scheduling.trigger_manual(name, username="admin")
+    return await services.scheduling.trigger_manual(name, username="admin", options=options)
 
 
 async def finish_job(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
 GIT_ENV = {
@@ -21,7 +22,8 @@ class GitRepo:
         self.path = path
         self.branch = branch
         path.mkdir(parents=True, exist_ok=True)
-        self.git("init", "--quiet", "-b", branch)
+        if not (path / ".git").exists():
+            self.git("init", "--quiet", "-b", branch)
 
     def git(self, *args: str, cwd: Path | None = None) -> str:
         return subprocess.run(
@@ -34,7 +36,7 @@ class GitRepo:
         ).stdout.strip()
 
     def commit(
-        self, message: str, files: dict[str, str | None] | None = None, **named: str | None
+        self, message: str, files: Mapping[str, str | None] | None = None, **named: str | None
     ) -> str:
         """Write (or delete, for None) files and commit them; returns the new revision.
 

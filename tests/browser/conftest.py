@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect, sync_playwrig
 
 from tests.browser.support import eventually
 from tests.cli.test_server_process import free_port, wait_healthy
+from tests.gitrepo import GitRepo
 
 # How long an expectation may wait for the page to get there, not a speed requirement: CI
 # machines are shared, and a live update can take seconds when another job loads them.
@@ -35,13 +36,6 @@ ARGS = [
     "--disable-quic",
 ]
 KEY = "browser-test-key"
-GIT_ENV = {
-    "GIT_AUTHOR_NAME": "Ada Lovelace",
-    "GIT_AUTHOR_EMAIL": "ada@example.com",
-    "GIT_COMMITTER_NAME": "Ada Lovelace",
-    "GIT_COMMITTER_EMAIL": "ada@example.com",
-    "GIT_CONFIG_NOSYSTEM": "1",
-}
 HAS_AGENT = importlib.util.find_spec("pygocd.agent.cli") is not None
 
 BUILD_SCRIPT = """\
@@ -124,26 +118,6 @@ pipelines:
 """
 
 
-def git(path: Path, *args: str) -> str:
-    return subprocess.run(
-        ["git", *args],
-        cwd=path,
-        env={**os.environ, **GIT_ENV},
-        check=True,
-        capture_output=True,
-        text=True,
-    ).stdout.strip()
-
-
-def make_repo(path: Path, files: dict[str, str], message: str) -> None:
-    path.mkdir(parents=True)
-    git(path, "init", "--quiet", "-b", "main")
-    for name, text in files.items():
-        (path / name).write_text(text)
-    git(path, "add", "--all")
-    git(path, "commit", "--quiet", "-m", message)
-
-
 @dataclass
 class Server:
     base: str
@@ -178,15 +152,15 @@ class Server:
 @pytest.fixture(scope="session")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     root = tmp_path_factory.mktemp("browser")
-    code = root / "code"
-    make_repo(code, {"README.md": "hello\n", "build.sh": BUILD_SCRIPT}, "Initial commit")
-    git(code, "commit", "--quiet", "--allow-empty", "-m", "Make the build faster")
-    repo = root / "pipelines"
-    make_repo(repo, {"ci.gocd.yaml": PIPELINES_YAML.format(code=code)}, "pipelines")
+    code = GitRepo(root / "code", branch="main")
+    code.commit("Initial commit", {"README.md": "hello\n", "build.sh": BUILD_SCRIPT})
+    code.commit("Make the build faster")
+    repo = GitRepo(root / "pipelines", branch="main")
+    repo.commit("pipelines", {"ci.gocd.yaml": PIPELINES_YAML.format(code=code.path)})
     port = free_port()
     data_dir = root / "data"
     args = ["server", "--port", str(port), "--data-dir", str(data_dir)]
-    args += ["--config-repo", f"{repo}#main", "--agent-auto-register-key", KEY]
+    args += ["--config-repo", f"{repo.path}#main", "--agent-auto-register-key", KEY]
     url = os.environ.get("PYGOCD_TEST_DB_URL")
     if url:
         args += ["--database-url", url]
