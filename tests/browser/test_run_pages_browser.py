@@ -156,3 +156,31 @@ def test_job_details_tabs_are_accessible_and_fit_390px(
     check_page(page, mobile, site.url(JOB + "#tab-Coverage"), "job-custom-tab")
     page.goto(site.url(JOB))
     expect(page.get_by_role("tab", name=re.compile("Console"))).to_be_visible()
+
+
+def test_a_comment_is_added_and_edited_on_the_activity_page_without_reload(
+    page: Page, mobile: Page, site: Server
+) -> None:
+    page.goto(site.url("/go/pipeline/activity/site-app"))
+    page.wait_for_function("document.documentElement.dataset.live === 'open'")
+    page.evaluate("window.__notReloaded = true")
+    page.get_by_role("button", name="Add Comment to instance 1").click()
+    dialog = page.get_by_role("dialog", name="Comment on site-app 1")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_label("Comment")).to_be_focused()
+    assert axe_violations(page) == []
+    screenshot(page, "activity-comment-desktop")
+    page.keyboard.type("Deployed to QA")
+    dialog.get_by_role("button", name="Save").click()
+    expect(dialog).to_be_hidden()
+    expect(page.locator("#flash")).to_contain_text("Comment successfully updated.")
+    expect(page.locator("#comment-1")).to_have_text("Deployed to QA")
+
+    page.get_by_role("button", name="Comment of instance 1").click()
+    expect(dialog.get_by_label("Comment")).to_have_value("Deployed to QA")
+    dialog.get_by_label("Comment").fill("Deployed to QA and staging")
+    page.keyboard.press("Tab")
+    dialog.get_by_role("button", name="Save").press("Enter")
+    expect(page.locator("#comment-1")).to_have_text("Deployed to QA and staging")
+    assert page.evaluate("window.__notReloaded") is True
+    check_page(page, mobile, site.url("/go/pipeline/activity/site-app"), "activity-comments")

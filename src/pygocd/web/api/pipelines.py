@@ -18,6 +18,8 @@ from pygocd.domain.materials import DependencyMaterialConfig
 from pygocd.domain.modifications import Modification
 from pygocd.domain.runs import ANONYMOUS
 from pygocd.domain.variables import EnvironmentVariable
+from pygocd.services.comments import CommentService
+from pygocd.services.compare import CompareService
 from pygocd.services.registry import Services
 from pygocd.services.run_history import RunHistoryService
 from pygocd.services.scheduling import SchedulingService, TriggerOptions
@@ -321,15 +323,8 @@ async def comment(name: str, counter: str, request: Request) -> Response:
     text = body.get("comment")
     if not isinstance(text, str):
         raise _rejected("'comment' must be a string.")
-    service = history_service(request)
-    pipeline = service.pipeline(name)
     s = services(request)
-    async with s.uow() as uow:
-        found = await uow.pipeline_instances.find(pipeline.name, number)
-        if found is None or found.id is None:
-            raise NotFound(f"Pipeline '{pipeline.name}' with counter '{number}' not found!")
-        await uow.pipeline_instances.set_comment(found.id, text)
-        await uow.commit()
+    await CommentService(s.uow, s.bus, s.config).update_comment(name, number, text)
     return ok("Comment successfully updated.")
 
 
@@ -346,44 +341,29 @@ async def compare(
     name: str, from_counter: str, to_counter: str, request: Request
 ) -> dict[str, Any]:
     first, second = pipeline_counter(from_counter), pipeline_counter(to_counter)
-    service = history_service(request)
-    pipeline = service.pipeline(name)
-    low, high = sorted((first, second))
     s = services(request)
-    async with s.uow(read_only=True) as uow:
-        older = await uow.pipeline_instances.find(pipeline.name, low)
-        newer = await uow.pipeline_instances.find(pipeline.name, high)
-        if older is None or newer is None:
-            missing = low if older is None else high
-            raise NotFound(f"Pipeline '{pipeline.name}' with counter '{missing}' not found!")
-        seen = {r.fingerprint: r.latest.id or 0 for r in older.build_cause.material_revisions}
-        changes = []
-        materials = {m.fingerprint: m for m in pipeline.materials}
-        for revision in newer.build_cause.material_revisions:
-            material = materials.get(revision.fingerprint)
-            if material is None:
-                continue
-            top = revision.latest.id or 0
-            floor = seen.get(revision.fingerprint, 0)
-            if top <= floor:
-                continue
-            found = await uow.history.modifications_between(revision.fingerprint, floor, top)
-            attributes = dict(material_json(material)["attributes"])
-            attributes |= {"display_type": display_type(material)}
-            attributes |= {"description": description(material)}
-            changes.append(
-                {
-                    "material": {"type": material.kind, "attributes": attributes},
-                    "revision": [_compare_revision(material, m) for m in found],
-                }
-            )
+    comparison = await CompareService(s.uow, s.config).compare(name, first, second)
+    changes = []
+    for found in comparison.changes:
+        material = found.material
+        attributes = dict(material_json(material)["attributes"])
+        attributes |= {"display_type": display_type(material)}
+        attributes |= {"description": description(material)}
+        changes.append(
+            {
+                "material": {"type": material.kind, "attributes": attributes},
+                "revision": [_compare_revision(material, m) for m in found.modifications],
+            }
+        )
     base = base_url(request)
     return {
         "_links": {
-            "self": {"href": f"{base}/go/api/pipelines/{pipeline.name}/compare/{first}/{second}"},
+            "self": {
+                "href": f"{base}/go/api/pipelines/{comparison.pipeline}/compare/{first}/{second}"
+            },
             "doc": {"href": COMPARE_DOC},
         },
-        "pipeline_name": pipeline.name,
+        "pipeline_name": comparison.pipeline,
         "from_counter": first,
         "to_counter": second,
         "is_bisect": False,

@@ -7,11 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from sse_starlette.sse import EventSourceResponse
 
 from pygocd.domain.errors import NotFound
 from pygocd.domain.runs import PipelineInstance, PipelinePauseInfo
+from pygocd.services.comments import CommentService
 from pygocd.services.dashboard import (
     DashboardInstance,
     configured_stages,
@@ -19,6 +20,7 @@ from pygocd.services.dashboard import (
 )
 from pygocd.services.registry import Services
 from pygocd.web.ui import formatting
+from pygocd.web.ui.actions import act
 from pygocd.web.ui.dashboard import (
     ChangesView,
     MaterialChanges,
@@ -119,6 +121,33 @@ async def activity_events(
         return oob(render_fragment("runs/_activity_body.html", page=page), "activity-body")
 
     return watch_pipeline(request, name, render)
+
+
+@router.get("/ui/comments/{pipeline}/{counter}")
+async def comment_modal(request: Request, pipeline: str, counter: int) -> HTMLResponse:
+    instance = await load_instance(services_of(request), pipeline, counter)
+    return HTMLResponse(
+        render_fragment(
+            "runs/_comment.html",
+            pipeline=instance.name,
+            counter=instance.counter,
+            label=instance.label,
+            comment=instance.comment,
+        )
+    )
+
+
+@router.post("/ui/pipelines/{pipeline}/{counter}/comment")
+async def comment(request: Request, pipeline: str, counter: int) -> Response:
+    services = services_of(request)
+    text = (await request.form()).get("comment", "")
+
+    async def save() -> str:
+        comments = CommentService(services.uow, services.bus, services.config)
+        await comments.update_comment(pipeline, counter, text if isinstance(text, str) else "")
+        return "Comment successfully updated."
+
+    return await act(request, save)
 
 
 # ---- stage details ------------------------------------------------------------------------
