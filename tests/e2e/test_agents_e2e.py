@@ -91,6 +91,18 @@ pipelines:
                       - sleep 300 & echo $! > {marker_dir}/child.pid; echo started; wait
                     on_cancel:
                       script: echo on-cancel-ran > {marker_dir}/on_cancel.txt
+  stuck:
+    group: e2e
+{material}    stages:
+      - build:
+{manual}          jobs:
+            hang:
+              tasks:
+                - exec:
+                    command: sh
+                    arguments: [-c, "echo started > {marker_dir}/stuck_started; sleep 300"]
+                    on_cancel:
+                      script: sleep 300 & echo $! > {marker_dir}/stuck_child.pid; wait
   secure:
     group: e2e
 {material}    environment_variables:
@@ -331,17 +343,52 @@ def test_cancel_kills_the_process_tree_and_runs_on_cancel(cluster: Cluster) -> N
     on_cancel = cluster.marker_dir / "on_cancel.txt"
     eventually(on_cancel.exists, what="on_cancel ran")
     assert "on-cancel-ran" in on_cancel.read_text()
+    eventually(lambda: process_gone(child), what="sleep child killed")
 
-    def child_gone() -> bool:
-        try:
-            os.kill(child, 0)
-        except ProcessLookupError:
-            return True
-        # A zombie waiting for its (killed) parent's reaper counts as gone.
-        stat = Path(f"/proc/{child}/stat")
-        return stat.exists() and stat.read_text().split()[2] == "Z"
 
-    eventually(child_gone, what="sleep child killed")
+def process_gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie waiting for its (killed) parent's reaper counts as gone.
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] == "Z"
+
+
+def test_kill_running_tasks_ends_an_on_cancel_task_that_hangs(cluster: Cluster) -> None:
+    """GoCD's `POST /go/api/agents/:uuid/kill_running_tasks`: an agent stuck cancelling a
+    job (its on_cancel task never ends) kills the whole process tree and is Idle again."""
+    cluster.trigger("stuck")
+    eventually((cluster.marker_dir / "stuck_started").exists, what="job started")
+    [job] = cluster.jobs("stuck")
+    uuid = job["agent_uuid"]
+    agent_url = f"{cluster.base}/go/api/agents/{uuid}"
+    kill_url = f"{agent_url}/kill_running_tasks"
+    too_early = httpx.post(kill_url, headers={**V7, **CONFIRM})
+    assert too_early.status_code == 409
+    assert "Current Agent state is: 'Building'" in too_early.json()["message"]
+    cancelled = httpx.post(
+        f"{cluster.base}/go/api/stages/stuck/1/build/1/cancel", headers={**V3, **CONFIRM}
+    )
+    assert cancelled.status_code == 200, cancelled.text
+    pid_file = cluster.marker_dir / "stuck_child.pid"
+    eventually(lambda: pid_file.exists() and pid_file.read_text().strip(), what="on_cancel runs")
+    child = int(pid_file.read_text())
+    eventually(
+        lambda: httpx.get(agent_url, headers=V7).json()["build_state"] == "Cancelled",
+        what="agent shown as cancelling",
+    )
+    killed = httpx.post(kill_url, headers={**V7, **CONFIRM})
+    assert (killed.status_code, killed.content) == (202, b"")
+    eventually(lambda: process_gone(child), what="on_cancel's child killed")
+    eventually(
+        lambda: httpx.get(agent_url, headers=V7).json()["agent_state"] == "Idle",
+        what="agent idle again",
+    )
+    log = cluster.console("stuck/1/build/1/hang")
+    assert "Killing all running tasks on this agent, as requested" in log
+    assert cluster.wait_stage("stuck", "build")["result"] == "Cancelled"
 
 
 def test_a_secure_variable_never_reaches_a_console(cluster: Cluster) -> None:

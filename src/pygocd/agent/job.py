@@ -23,7 +23,7 @@ from pathlib import Path, PurePosixPath
 from pygocd.agent import console as tags
 from pygocd.agent.client import NotModified, Rejected, ServerClient
 from pygocd.agent.console import Console, mask
-from pygocd.agent.process import run_command
+from pygocd.agent.process import KILL_GRACE_SECONDS, run_command
 from pygocd.protocol import messages as wire
 
 log = logging.getLogger("pygocd.agent")
@@ -39,6 +39,8 @@ class JobRunner:
         self.work_dir = work_dir
         self.root = work_dir / work.working_directory
         self.cancelled = asyncio.Event()
+        self.killed = asyncio.Event()
+        """An admin asked to kill what still runs after a cancel (GoCD's kill_running_tasks)."""
         self.env = {**os.environ, **{v.name: v.value for v in work.environment}}
         self.secrets = [v.value for v in work.environment if v.secure and v.value]
         self.secrets += [m.url for m in work.materials if "@" in m.url]
@@ -112,12 +114,15 @@ class JobRunner:
 
     async def _watch(self) -> None:
         """Learn of a cancel at once: the server holds the ping until the job is cancelled
-        (by a user, or by its console-silence timeout, which the server enforces)."""
-        while not self.cancelled.is_set():
+        (by a user, or by its console-silence timeout, which the server enforces). While
+        cancelling, the agent pings as `Cancelled` and the server holds that ping until an
+        admin asks to kill the running tasks."""
+        while not self.killed.is_set():
+            status: wire.RuntimeStatus = "Cancelled" if self.cancelled.is_set() else "Building"
             try:
                 reply = await self.client.ping(
                     wire.Ping(
-                        runtime_status="Building",
+                        runtime_status=status,
                         job_id=self.work.job_id,
                         wait_seconds=PING_WAIT_SECONDS,
                     )
@@ -126,9 +131,14 @@ class JobRunner:
                 log.debug("ping failed: %r", error)
                 await asyncio.sleep(1.0)
                 continue
-            if reply.cancel_job:
+            if reply.cancel_job and not self.cancelled.is_set():
                 self.console.line(tags.NOTICE, "[go] The job was cancelled on the server")
                 self.cancelled.set()
+            if reply.kill_running_tasks:
+                self.console.line(
+                    tags.NOTICE, "[go] Killing all running tasks on this agent, as requested"
+                )
+                self.killed.set()
 
     # -- preparing --------------------------------------------------------------------------
 
@@ -233,21 +243,22 @@ class JobRunner:
         self.console.line(
             tags.CANCEL_TASK_START, f"[go] On Cancel Task: {cancel.description or cancel.type}"
         )
-        status = await self._task(cancel, asyncio.Event())
+        # Only an admin's kill request stops an on_cancel task, and at once (no grace).
+        status = await self._task(cancel, self.killed, grace=0.0)
         tag = tags.CANCEL_TASK_PASS if status else tags.CANCEL_TASK_FAIL
         self.console.line(tag, f"[go] On Cancel Task completed: {'passed' if status else 'failed'}")
 
-    async def _task(self, task: wire.Task, cancelled: asyncio.Event) -> bool | None:
+    async def _task(
+        self, task: wire.Task, cancelled: asyncio.Event, *, grace: float = KILL_GRACE_SECONDS
+    ) -> bool | None:
         """True passed, False failed, None cancelled."""
         try:
             if isinstance(task, wire.ExecTask):
-                return await self._exec(
-                    [task.command, *task.args], task.working_directory, cancelled
-                )
+                argv = [task.command, *task.args]
+                return await self._exec(argv, task.working_directory, cancelled, grace)
             if isinstance(task, wire.ScriptTask):
-                return await self._exec(
-                    ["sh", "-c", task.script], task.working_directory, cancelled
-                )
+                argv = ["sh", "-c", task.script]
+                return await self._exec(argv, task.working_directory, cancelled, grace)
             if isinstance(task, wire.FetchTask):
                 return await self._fetch(task)
         except Exception as error:
@@ -257,7 +268,11 @@ class JobRunner:
         return False
 
     async def _exec(
-        self, argv: list[str], working_directory: str | None, cancelled: asyncio.Event
+        self,
+        argv: list[str],
+        working_directory: str | None,
+        cancelled: asyncio.Event,
+        grace: float = KILL_GRACE_SECONDS,
     ) -> bool | None:
         cwd = _inside(self.root, working_directory or ".")
         if not cwd.is_dir():
@@ -269,7 +284,7 @@ class JobRunner:
 
         try:
             code = await run_command(
-                argv, cwd=str(cwd), env=self.env, sink=sink, cancelled=cancelled
+                argv, cwd=str(cwd), env=self.env, sink=sink, cancelled=cancelled, grace=grace
             )
         except (FileNotFoundError, PermissionError) as error:
             self.console.line(tags.ERR, f"[go] Could not run {argv[0]}: {error.strerror or error}")

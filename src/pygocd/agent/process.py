@@ -23,8 +23,10 @@ async def run_command(
     env: dict[str, str],
     sink: LineSink,
     cancelled: asyncio.Event,
+    grace: float = KILL_GRACE_SECONDS,
 ) -> int | None:
-    """The exit code, or None when cancelled (the process group is killed first)."""
+    """The exit code, or None when cancelled (the process group is killed first: SIGTERM,
+    then SIGKILL after `grace` seconds)."""
     process = await asyncio.create_subprocess_exec(
         *argv,
         cwd=cwd,
@@ -43,7 +45,7 @@ async def run_command(
     try:
         await asyncio.wait({waiter, cancel}, return_when=asyncio.FIRST_COMPLETED)
         if not waiter.done():
-            await kill_group(process)
+            await kill_group(process, grace)
             await waiter
             with contextlib.suppress(Exception):
                 await asyncio.wait_for(readers, 5)
@@ -61,21 +63,18 @@ async def run_command(
                 await readers
 
 
-async def kill_group(process: asyncio.subprocess.Process) -> None:
-    """SIGTERM to the whole process group, SIGKILL after a grace period."""
-    for sig, grace in ((signal.SIGTERM, KILL_GRACE_SECONDS), (signal.SIGKILL, None)):
+async def kill_group(
+    process: asyncio.subprocess.Process, grace: float = KILL_GRACE_SECONDS
+) -> None:
+    """SIGTERM to the whole process group and SIGKILL after a grace period; SIGKILL at once
+    without one. Children that ignored SIGTERM get SIGKILL even when the leader is gone."""
+    if grace > 0:
         with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, sig)
-        if grace is None:
-            return
-        try:
+            os.killpg(process.pid, signal.SIGTERM)
+        with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(asyncio.shield(process.wait()), grace)
-        except TimeoutError:
-            continue
-        # The leader is gone; children that ignored SIGTERM still get SIGKILL.
-        with contextlib.suppress(ProcessLookupError, PermissionError):
-            os.killpg(process.pid, signal.SIGKILL)
-        return
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(process.pid, signal.SIGKILL)
 
 
 async def _pump(stream: asyncio.StreamReader, tag: str, sink: LineSink) -> None:

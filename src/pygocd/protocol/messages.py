@@ -49,12 +49,16 @@ class Ping(Message):
     free_space: int | None = None
     job_id: int | None = None
     wait_seconds: float = Field(0.0, ge=0)
-    """With a job id: hold the answer up to this long unless the job is cancelled."""
+    """With a job id: hold the answer up to this long unless the job is cancelled (or, from
+    an agent already `Cancelled`, unless an admin asks to kill its running tasks)."""
 
 
 class PingReply(Message):
     config_state: str
     cancel_job: bool = False
+    kill_running_tasks: bool = False
+    """An admin asked to kill whatever still runs of a cancelled job (GoCD's
+    `KILL_RUNNING_TASKS`), e.g. an on_cancel task that hangs."""
 
 
 class WorkRequest(Message):

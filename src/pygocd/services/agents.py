@@ -145,6 +145,9 @@ class AgentService:
         self._heartbeat_window = timedelta(seconds=lost_contact_seconds / 20)
         self._heard: dict[str, tuple[AgentRuntimeStatus, datetime]] = {}
         self._started_at = clock.now()
+        # GoCD keeps the kill request in memory too (`AgentInstance.killRunningTasks`);
+        # it lasts until the agent reports Idle.
+        self._kill_requested: set[str] = set()
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -206,6 +209,8 @@ class AgentService:
         ip_address: str | None = None,
     ) -> None:
         now = self._clock.now()
+        if status is AgentRuntimeStatus.IDLE:
+            self._kill_requested.discard(uuid)
         last = self._heard.get(uuid)
         if last is not None and last[0] is status and now - last[1] < self._heartbeat_window:
             return  # heard a moment ago with the same news: spare the database a write
@@ -325,6 +330,24 @@ class AgentService:
             await uow.commit()
         await self._changed(uuid)
         return self._as_seen(updated)
+
+    async def kill_running_tasks(self, uuid: str) -> None:
+        """GoCD's `killAllRunningTasksOnAgent`: only for an agent cancelling a job, once
+        until it is Idle again; the agent learns of it on its (held) ping."""
+        agent = await self.get(uuid)
+        if agent.runtime_status is not AgentRuntimeStatus.CANCELLED:
+            raise KillNotApplicable(
+                "The agent should be in cancelled state before attempting to kill running "
+                f"tasks. Current Agent state is: '{agent.runtime_status.build_state}'"
+            )
+        if uuid in self._kill_requested:
+            raise KillNotApplicable("There is a pending request to kill running task.")
+        self._kill_requested.add(uuid)
+        log.warning("killing the running tasks of agent %s (%s)", uuid, agent.hostname)
+        await self._bus.publish(AGENT_CHANGED, {"uuid": uuid, "kill_running_tasks": True})
+
+    def kill_requested(self, uuid: str) -> bool:
+        return uuid in self._kill_requested
 
     async def bulk_update(self, change: BulkAgentUpdate) -> None:
         """GoCD's `bulkUpdateAgentAttributes`: all named agents change, or none does."""

@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from pygocd.domain.pipelines import JobConfig, PipelineConfig, StageConfig
+from pygocd.domain.states import AgentRuntimeStatus
 from pygocd.domain.tasks import ExecTask
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
@@ -304,3 +305,38 @@ async def test_a_building_agent_cannot_be_deleted_even_when_disabled(
     refused = await http.request("DELETE", "/go/api/agents", headers=V7, json={"uuids": ["a1"]})
     assert refused.status_code == 422
     assert (await http.get("/go/api/agents/a1", headers=V7)).status_code == 200
+
+
+async def test_kill_running_tasks_needs_a_cancelling_agent_and_a_confirm_header(
+    agent_services: Services, http: httpx.AsyncClient
+) -> None:
+    assert agent_services.agents is not None
+    await register(agent_services, "a1")
+    url = "/go/api/agents/a1/kill_running_tasks"
+    confirm = {**V7, "X-GoCD-Confirm": "true"}
+    unconfirmed = await http.post(url, headers=V7)
+    assert unconfirmed.status_code == 400
+    assert "X-GoCD-Confirm" in unconfirmed.json()["message"]
+    idle = await http.post(url, headers=confirm)
+    assert idle.status_code == 409
+    assert idle.json()["message"] == (
+        "The agent should be in cancelled state before attempting to kill running tasks. "
+        "Current Agent state is: 'Idle'"
+    )
+    assert (
+        await http.post("/go/api/agents/ghost/kill_running_tasks", headers=confirm)
+    ).status_code == 404
+    await agent_services.agents.heartbeat("a1", AgentRuntimeStatus.CANCELLED)
+    shown = (await http.get("/go/api/agents/a1", headers=V7)).json()
+    assert (shown["agent_state"], shown["build_state"]) == ("Building", "Cancelled")
+    accepted = await http.post(url, headers=confirm)
+    assert (accepted.status_code, accepted.content) == (202, b"")
+    assert accepted.headers["content-type"].startswith("application/vnd.go.cd.v7+json")
+    assert agent_services.agents.kill_requested("a1")
+    again = await http.post(url, headers=confirm)
+    assert again.status_code == 409
+    assert again.json()["message"] == "There is a pending request to kill running task."
+    # Back to Idle, the request is spent, as GoCD's clearCancelledState.
+    await agent_services.agents.heartbeat("a1", AgentRuntimeStatus.IDLE)
+    assert not agent_services.agents.kill_requested("a1")
+    assert (await http.post(url, headers=confirm)).status_code == 409

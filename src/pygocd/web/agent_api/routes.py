@@ -25,7 +25,7 @@ from pygocd.protocol import messages as wire
 from pygocd.services.agents import AgentAuthError, AgentService, Registration
 from pygocd.services.artifacts import ArtifactService, ForbiddenPath, OffsetMismatch, safe_path
 from pygocd.services.assignment import AssignmentService, next_event
-from pygocd.services.events import JOB_CHANGED
+from pygocd.services.events import AGENT_CHANGED, JOB_CHANGED
 from pygocd.services.jobs import JobService, NotYourJob, ReportOutcome
 from pygocd.services.registry import Services
 from pygocd.services.work import WorkBuilder
@@ -126,21 +126,43 @@ async def register(request: Request, body: wire.RegisterRequest) -> JSONResponse
 @router.post("/ping")
 async def ping(request: Request, agent: CurrentAgent, body: wire.Ping) -> JSONResponse:
     service = agents(request)
+    runtime = AgentRuntimeStatus(body.runtime_status)
     await service.heartbeat(
-        agent.uuid,
-        AgentRuntimeStatus(body.runtime_status),
-        free_space=body.free_space,
-        ip_address=_client_ip(request),
+        agent.uuid, runtime, free_space=body.free_space, ip_address=_client_ip(request)
     )
-    cancel = False
-    if body.job_id is not None:
+    cancel = kill = False
+    if body.job_id is not None and runtime is AgentRuntimeStatus.CANCELLED:
+        # The agent is cancelling the job: hold the ping until an admin asks for a kill.
+        cancel = True
+        kill = service.kill_requested(agent.uuid) or await _wait_for_kill(
+            request, service, agent.uuid, _wait_cap(request, body.wait_seconds)
+        )
+    elif body.job_id is not None:
         jobs = _need(_services(request).jobs)
         cancel = await _job_cancelled(jobs, body.job_id, agent.uuid)
         if not cancel and body.wait_seconds > 0:
             cancel = await _wait_for_cancel(
                 request, jobs, body.job_id, agent.uuid, _wait_cap(request, body.wait_seconds)
             )
-    return _reply(wire.PingReply(config_state=agent.config_state.value, cancel_job=cancel))
+        if cancel:  # GoCD marks the agent Cancelled when its job is (`notifyJobCancelledEvent`)
+            await service.heartbeat(agent.uuid, AgentRuntimeStatus.CANCELLED)
+    return _reply(
+        wire.PingReply(
+            config_state=agent.config_state.value, cancel_job=cancel, kill_running_tasks=kill
+        )
+    )
+
+
+async def _wait_for_kill(request: Request, service: AgentService, uuid: str, wait: float) -> bool:
+    bus = _services(request).bus
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait
+    async with bus.subscribe(AGENT_CHANGED) as events:
+        while not service.kill_requested(uuid):
+            event = await next_event(events, deadline - loop.time(), _stopping(request))
+            if event is None:
+                return False
+    return True
 
 
 async def _job_cancelled(jobs: JobService, job_id: int, uuid: str) -> bool:

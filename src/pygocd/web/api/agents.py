@@ -3,6 +3,7 @@
 Everything an admin changes goes through PATCH (enable/disable, resources, environments,
 hostname), for one agent or, with `uuids` and add/remove operations, for several at once;
 DELETE (one, or `uuids` in the body) needs Disabled agents that are not building, as in GoCD.
+`kill_running_tasks` hard-kills what still runs of a cancelled job (a hanging on_cancel).
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from pygocd.services.agents import (
     AgentService,
     AgentUpdate,
     BulkAgentUpdate,
+    KillNotApplicable,
     PendingAgentsNeedState,
 )
 from pygocd.web.api.representers import iso_time
-from pygocd.web.api.requests import NOT_JSON, RequestRejected, is_json_content_type
+from pygocd.web.api.requests import NOT_JSON, RequestRejected, is_json_content_type, json_body
 from pygocd.web.api.requests import message as rejected
-from pygocd.web.api.versioning import accepts, versioned_response
+from pygocd.web.api.versioning import NO_CACHE, accepts, media_type, versioned_response
 
 VERSION = 7
 Response7 = versioned_response(VERSION)
@@ -251,6 +253,25 @@ async def bulk_update_agents(request: Request) -> Response:
     except PendingAgentsNeedState as error:
         return message(error.message, 400)
     return message(f"Updated agent(s) with uuid(s): [{', '.join(uuids)}].", 200)
+
+
+@router.post(
+    "/{uuid}/kill_running_tasks",
+    dependencies=[accepts(VERSION)],
+    status_code=202,
+    summary="Kill what still runs of a cancelled job on the agent (GoCD's kill_running_tasks)",
+)
+async def kill_running_tasks(request: Request, uuid: str) -> Response:
+    """GoCD answers 202 with an empty body; 409 unless the agent is cancelling a job."""
+    await json_body(request)
+    try:
+        await service(request).kill_running_tasks(uuid)
+    except KillNotApplicable as error:
+        return message(error.message, 409)
+    return Response(
+        status_code=202,
+        headers={"content-type": f"{media_type(VERSION)};charset=utf-8", "cache-control": NO_CACHE},
+    )
 
 
 @router.delete("/{uuid}", dependencies=[accepts(VERSION)])
