@@ -17,6 +17,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server
 from tests.browser.support import axe_violations, eventually, overflow, screenshot
+from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.browser
 
@@ -92,9 +93,13 @@ def site(server: Server) -> Server:
         json={"group": "extras", "pipeline": site_app(code)},
     )
     assert created.status_code == 200, created.text
-    scheduled = httpx.post(server.url("/go/api/pipelines/site-app/schedule"), headers=V1)
-    assert scheduled.status_code == 202, scheduled.text
-    eventually(lambda: passed(server, "site-app", 1), timeout=60)
+    for counter in (1, 2):
+        if counter == 2:
+            code = GitRepo(server.data_dir.parent / "code", branch="main")
+            code.commit("Add a page", {"page.html": "<p>new page</p>\n"})
+        scheduled = httpx.post(server.url("/go/api/pipelines/site-app/schedule"), headers=V1)
+        assert scheduled.status_code == 202, scheduled.text
+        eventually(lambda c=counter: passed(server, "site-app", c), timeout=60)
     return server
 
 
@@ -184,3 +189,22 @@ def test_a_comment_is_added_and_edited_on_the_activity_page_without_reload(
     expect(page.locator("#comment-1")).to_have_text("Deployed to QA and staging")
     assert page.evaluate("window.__notReloaded") is True
     check_page(page, mobile, site.url("/go/pipeline/activity/site-app"), "activity-comments")
+
+
+def test_compare_link_shows_the_commits_between_runs_and_the_pickers_work(
+    page: Page, mobile: Page, site: Server
+) -> None:
+    page.goto(site.url("/go/pipeline/activity/site-app"))
+    page.get_by_role("link", name="Compare 2 with the run before").click()
+    expect(page).to_have_url(site.url("/go/compare/site-app/1/with/2"))
+    expect(page).to_have_title("site-app - Compare - Go")
+    result = page.get_by_role("region", name="Changes")
+    expect(result.get_by_role("row")).to_have_count(2)
+    expect(result).to_contain_text("Add a page")
+    expect(result).to_contain_text("Ada Lovelace")
+
+    page.get_by_label("Compare instance").select_option("2")
+    page.get_by_role("button", name="Compare", exact=True).click()
+    expect(page).to_have_url(site.url("/go/compare/site-app/2/with/2"))
+    expect(result).to_contain_text("No material changed between these two instances.")
+    check_page(page, mobile, site.url("/go/compare/site-app/1/with/2"), "compare")

@@ -218,6 +218,7 @@ def ui_router() -> APIRouter:
 
     from pygocd.web.ui.actions import router as actions_router
     from pygocd.web.ui.agents import router as agents_router
+    from pygocd.web.ui.compare import router as compare_router
     from pygocd.web.ui.dashboard import router as dashboard_router
     from pygocd.web.ui.jobs import router as jobs_router
     from pygocd.web.ui.live import router as live_router
@@ -230,6 +231,7 @@ def ui_router() -> APIRouter:
         live_router,
         runs_router,
         jobs_router,
+        compare_router,
         agents_router,
         materials_router,
     ):
