@@ -185,6 +185,52 @@ async def test_fetch_sends_the_sha1_of_a_local_copy_and_skips_an_unchanged_file(
     assert not list((tmp_path / "a1").rglob("*.pygocd-part"))
 
 
+JUNIT_XML = (
+    '<testsuite name="calc"><testcase classname="calc.T" name="ok" time="0.5"/>'
+    '<testcase classname="calc.T" name="bad" time="0.25"><failure message="boom"/></testcase>'
+    "</testsuite>"
+)
+
+
+async def test_test_artifacts_are_uploaded_and_merged_into_testoutput(
+    agent_services: Services,
+    transport: httpx.ASGITransport,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+) -> None:
+    material = await git_material(agent_services, tmp_path, {"hello.txt": "hello\n"})
+    job = JobConfig(
+        "unit",
+        tasks=(script_task(f"mkdir -p reports && echo '{JUNIT_XML}' > reports/TEST-calc.xml"),),
+        artifacts=(
+            ArtifactConfig(ArtifactType.TEST, source="reports", destination="junit"),
+            ArtifactConfig(ArtifactType.TEST, source="missing-folder"),
+        ),
+    )
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app", materials=(material,), stages=(StageConfig("build", jobs=(job,)),)
+        ),
+    )
+    await trigger(agent_services, "app")
+    agent = make_agent()
+    await asyncio.wait_for(agent.run(max_jobs=1), 60)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
+        log = await console_of(client, "app/1/build/1/unit")
+        page = await client.get("/go/files/app/1/build/1/unit/testoutput/index.html")
+        raw = await client.get("/go/files/app/1/build/1/unit/junit/reports/TEST-calc.xml")
+    assert "j0|" in log  # test failures in a report do not fail the job, as in GoCD
+    assert "specified as a test artifact was not found" in log
+    assert page.status_code == 200
+    assert page.headers["content-type"].startswith("text/html")
+    assert '<span class="tests_total_count">2</span>' in page.text
+    assert '<span class="tests_failed_count">1</span>' in page.text
+    assert "calc.T.bad" in page.text
+    assert raw.status_code == 200
+    assert "calc.T" in raw.text
+
+
 async def test_a_failing_task_fails_the_job_but_run_if_failed_still_runs(
     agent_services: Services,
     transport: httpx.ASGITransport,

@@ -103,6 +103,20 @@ pipelines:
                     arguments: [-c, "echo started > {marker_dir}/stuck_started; sleep 300"]
                     on_cancel:
                       script: sleep 300 & echo $! > {marker_dir}/stuck_child.pid; wait
+  tested:
+    group: e2e
+{material}    stages:
+      - build:
+{manual}          jobs:
+            unit:
+              tasks:
+                - script: |
+                    mkdir -p results
+                    cat > results/TEST-app.xml <<'XML'
+                    <testsuite name="app"><testcase classname="app.Spec" name="works" time="0.1"/><testcase classname="app.Spec" name="breaks" time="0.2"><failure message="nope">trace</failure></testcase></testsuite>
+                    XML
+              artifacts:
+                - test: {{source: results, destination: reports}}
   secure:
     group: e2e
 {material}    environment_variables:
@@ -389,6 +403,22 @@ def test_kill_running_tasks_ends_an_on_cancel_task_that_hangs(cluster: Cluster) 
     log = cluster.console("stuck/1/build/1/hang")
     assert "Killing all running tasks on this agent, as requested" in log
     assert cluster.wait_stage("stuck", "build")["result"] == "Cancelled"
+
+
+def test_a_junit_report_becomes_testoutput_index_html(cluster: Cluster) -> None:
+    cluster.trigger("tested")
+    assert cluster.wait_stage("tested", "build")["result"] == "Passed"
+    files = f"{cluster.base}/go/files/tested/1/build/1/unit"
+    page = httpx.get(f"{files}/testoutput/index.html")
+    assert page.status_code == 200
+    assert '<span class="tests_total_count">2</span>' in page.text
+    assert '<span class="tests_failed_count">1</span>' in page.text
+    assert "app.Spec.breaks" in page.text
+    listing = httpx.get(f"{files}.json").json()
+    names = {entry["name"]: entry for entry in listing}
+    assert {"reports", "testoutput", "cruise-output"} <= set(names)
+    raw = httpx.get(f"{files}/reports/results/TEST-app.xml")
+    assert 'name="breaks"' in raw.text
 
 
 def test_a_secure_variable_never_reaches_a_console(cluster: Cluster) -> None:

@@ -17,10 +17,12 @@ import logging
 import os
 import shutil
 import socket
+import tempfile
 import time
 from pathlib import Path, PurePosixPath
 
 from pygocd.agent import console as tags
+from pygocd.agent import test_reports
 from pygocd.agent.client import NotModified, Rejected, ServerClient
 from pygocd.agent.console import Console, mask
 from pygocd.agent.process import KILL_GRACE_SECONDS, run_command
@@ -352,31 +354,64 @@ class JobRunner:
     # -- artifacts --------------------------------------------------------------------------
 
     async def _publish(self) -> bool:
+        """Build artifacts must match something; test artifacts may not, and what they match
+        is merged into `testoutput/index.html` as well (GoCD's `ArtifactPlan`)."""
         ok = True
+        test_matches: list[Path] = []
         for plan in self.work.artifacts:
             matches = _glob(self.root, plan.source)
             if not matches:
+                if plan.type == "test":
+                    self.console.line(
+                        tags.PUBLISH_ERROR,
+                        f"[go] The directory {self.root / plan.source.strip().lstrip('/')} "
+                        "specified as a test artifact was not found. Please check your "
+                        "configuration",
+                    )
+                    continue
                 self.console.line(
                     tags.PUBLISH_ERROR,
                     f"[go] The rule [{plan.source}] cannot match any resource under [{self.root}]",
                 )
-                if plan.type == "build":
-                    ok = False
+                ok = False
                 continue
+            if plan.type == "test":
+                test_matches += matches
             for match in matches:
                 for file, relative in _files_of(match):
                     dest = "/".join(p for p in (plan.destination.strip("/"), relative) if p)
-                    md5 = await asyncio.to_thread(_md5_of, file)
-                    try:
-                        await self.client.upload(self.work.job_id, dest, file, md5)
-                    except Rejected as error:
-                        self.console.line(
-                            tags.PUBLISH_ERROR, f"[go] Failed to upload {dest}: {error.text}"
-                        )
-                        ok = False
-                        continue
-                    self.console.line(tags.PUBLISH, f"[go] Uploaded {dest}")
+                    ok = await self._upload(file, dest) and ok
+        if any(plan.type == "test" for plan in self.work.artifacts):
+            ok = await self._publish_test_report(test_matches) and ok
         return ok
+
+    async def _upload(self, file: Path, dest: str) -> bool:
+        md5 = await asyncio.to_thread(_md5_of, file)
+        try:
+            await self.client.upload(self.work.job_id, dest, file, md5)
+        except Rejected as error:
+            self.console.line(tags.PUBLISH_ERROR, f"[go] Failed to upload {dest}: {error.text}")
+            return False
+        self.console.line(tags.PUBLISH, f"[go] Uploaded {dest}")
+        return True
+
+    async def _publish_test_report(self, matches: list[Path]) -> bool:
+        if not matches:
+            self.console.line(
+                tags.PUBLISH_ERROR, "[go] No files were found in the Test Results folders"
+            )
+            return True
+        skipped: list[str] = []
+        report = await asyncio.to_thread(
+            test_reports.merge, test_reports.report_files(matches), skipped.append
+        )
+        for line in skipped:
+            self.console.line(tags.OUT, f"[go] {line}")
+        with tempfile.TemporaryDirectory(prefix="pygocd-tests-") as folder:
+            page = Path(folder) / test_reports.REPORT_FILE
+            await asyncio.to_thread(page.write_text, test_reports.render(report), "utf-8")
+            dest = f"{test_reports.REPORT_FOLDER}/{test_reports.REPORT_FILE}"
+            return await self._upload(page, dest)
 
 
 def _inside(root: Path, relative: str) -> Path:
