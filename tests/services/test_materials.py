@@ -221,7 +221,7 @@ async def test_a_bad_branch_is_an_error_and_a_later_success_clears_it(
     assert status.last_updated_at == clock.now()
 
 
-async def test_an_unchanged_branch_is_answered_by_ls_remote_without_a_fetch(
+async def test_a_poll_of_an_unchanged_branch_is_answered_by_ls_remote_without_a_fetch(
     service: MaterialUpdateService, repo: GitRepo, uow: SqlUnitOfWorkFactory
 ) -> None:
     first = repo.commit("one", a="1")
@@ -230,14 +230,27 @@ async def test_an_unchanged_branch_is_answered_by_ls_remote_without_a_fetch(
     fetch_head = service.cache_path(material.fingerprint) / "FETCH_HEAD"
     os.utime(fetch_head, ns=(0, 0))  # a fetch rewrites FETCH_HEAD; nothing else touches it
 
-    assert (await service.update(material)).modifications == ()
+    assert (await service.update(material, poll=True)).modifications == ()
     assert fetch_head.stat().st_mtime_ns == 0
 
     second = repo.commit("two", a="2")
-    result = await service.update(material)
+    result = await service.update(material, poll=True)
     assert [m.revision for m in result.modifications] == [second]
     assert fetch_head.stat().st_mtime_ns != 0
     assert await recorded(uow, material.fingerprint) == [first, second]
+
+
+async def test_a_requested_update_fetches_without_asking_the_remote_first(
+    service: MaterialUpdateService, repo: GitRepo
+) -> None:
+    repo.commit("one", a="1")
+    material = git_material(repo)
+    await service.update(material)
+    fetch_head = service.cache_path(material.fingerprint) / "FETCH_HEAD"
+    os.utime(fetch_head, ns=(0, 0))
+
+    assert (await service.update(material)).modifications == ()
+    assert fetch_head.stat().st_mtime_ns != 0
 
 
 async def test_a_known_material_whose_remote_fails_backs_off_and_recovers(

@@ -2,13 +2,14 @@
 modifications history and tell the scheduler through `MATERIAL_UPDATED`.
 
 The first update of a material records only its latest revision; later updates record every
-new commit since the last recorded one, oldest first. An update whose `git ls-remote` shows
-the last recorded revision as the branch head stops there, without a fetch. Updates of one
-material never overlap: a request that arrives while one runs (a webhook during a poll) makes
-it run once more, and all callers get the modifications of both runs. A failure is kept per
-material (message with credentials masked) and puts the material in GoCD's back-off (5 min,
-×1.5, at most 60 min) for the polling loop; webhooks, the notify API and manual triggers
-update it at once anyway.
+new commit since the last recorded one, oldest first. A poll first asks `git ls-remote` for
+the branch head and stops there, without a fetch, when that is the last recorded revision; an
+update someone asked for (webhook, notify, manual trigger) expects news and fetches at once.
+Updates of one material never overlap: a request that arrives while one runs (a webhook
+during a poll) makes it run once more, and all callers get the modifications of both runs.
+A failure is kept per material (message with credentials masked) and puts the material in
+GoCD's back-off (5 min, ×1.5, at most 60 min) for the polling loop; webhooks, the notify API
+and manual triggers update it at once anyway.
 """
 
 from __future__ import annotations
@@ -99,6 +100,7 @@ class MaterialStatus:
 class _Run:
     task: asyncio.Task[MaterialUpdateResult]
     again: bool = False
+    poll: bool = False  # only polls asked for this run: ask the remote before fetching
     found: list[Modification] = field(default_factory=list)
 
 
@@ -190,22 +192,28 @@ class MaterialUpdateService:
 
     # -- updating --------------------------------------------------------------------------
 
-    def start_update(self, material: GitMaterialConfig) -> asyncio.Task[MaterialUpdateResult]:
+    def start_update(
+        self, material: GitMaterialConfig, *, poll: bool = False
+    ) -> asyncio.Task[MaterialUpdateResult]:
         """Begin updating `material` now (or once more after the running update) and return
-        the task; the caller need not await it."""
+        the task; the caller need not await it. A `poll` (the timer's, not a request)
+        first asks the remote whether the branch moved at all."""
         run = self._runs.get(material.fingerprint)
         if run is not None:
             run.again = True
+            run.poll = run.poll and poll
             return run.task
         task = asyncio.create_task(
             self._run(material), name=f"material-update-{material.fingerprint[:12]}"
         )
-        self._runs[material.fingerprint] = _Run(task)
+        self._runs[material.fingerprint] = _Run(task, poll=poll)
         return task
 
-    async def update(self, material: GitMaterialConfig) -> MaterialUpdateResult:
+    async def update(
+        self, material: GitMaterialConfig, *, poll: bool = False
+    ) -> MaterialUpdateResult:
         """Update `material` now and return what was found (e.g. before a manual trigger)."""
-        return await asyncio.shield(self.start_update(material))
+        return await asyncio.shield(self.start_update(material, poll=poll))
 
     def due(self) -> list[GitMaterialConfig]:
         """Auto-update materials whose poll interval (or back-off after failures) has passed."""
@@ -222,7 +230,7 @@ class MaterialUpdateService:
     async def update_all_due(self) -> list[MaterialUpdateResult]:
         """Update every due material (at most `max_concurrent` at a time); never raises for
         one material's failure."""
-        tasks = [self.start_update(material) for material in self.due()]
+        tasks = [self.start_update(material, poll=True) for material in self.due()]
         return list(await asyncio.gather(*tasks)) if tasks else []
 
     async def close(self, grace: float = CLOSE_GRACE_SECONDS) -> None:
@@ -242,18 +250,20 @@ class MaterialUpdateService:
         try:
             while True:
                 run.again = False
-                result = await self._update_once(material)
+                result = await self._update_once(material, poll=run.poll)
                 run.found.extend(result.modifications)
                 if not result.ok or not run.again:
                     return replace(result, modifications=tuple(run.found))
         finally:
             del self._runs[fingerprint]
 
-    async def _update_once(self, material: GitMaterialConfig) -> MaterialUpdateResult:
+    async def _update_once(
+        self, material: GitMaterialConfig, *, poll: bool
+    ) -> MaterialUpdateResult:
         fingerprint = material.fingerprint
         try:
             async with self._slots:
-                saved = await self._fetch_and_record(material)
+                saved = await self._fetch_and_record(material, poll=poll)
         except (GitError, OSError) as error:
             return self._failed(material, str(error))
         except asyncio.CancelledError:
@@ -275,14 +285,17 @@ class MaterialUpdateService:
         )
         return MaterialUpdateResult(fingerprint, tuple(saved))
 
-    async def _fetch_and_record(self, material: GitMaterialConfig) -> list[Modification]:
+    async def _fetch_and_record(
+        self, material: GitMaterialConfig, *, poll: bool
+    ) -> list[Modification]:
         cache = self.cache_path(material.fingerprint)
         async with self._uow(read_only=True) as uow:
             latest = await uow.materials.latest_modifications(material.fingerprint)
         known = latest[0].revision if latest else None
         # One `git ls-remote` answers most polls: nothing new, nothing to fetch.
         if (
-            known is not None
+            poll
+            and known is not None
             and (cache / "HEAD").exists()
             and await git_materials.remote_head(material) == known
         ):
