@@ -289,18 +289,20 @@ class MaterialUpdateService:
         self, material: GitMaterialConfig, *, poll: bool
     ) -> list[Modification]:
         cache = self.cache_path(material.fingerprint)
-        async with self._uow(read_only=True) as uow:
-            latest = await uow.materials.latest_modifications(material.fingerprint)
-        known = latest[0].revision if latest else None
-        # One `git ls-remote` answers most polls: nothing new, nothing to fetch.
-        if (
-            poll
-            and known is not None
-            and (cache / "HEAD").exists()
-            and await git_materials.remote_head(material) == known
-        ):
-            return []
-        await git_materials.fetch(material, cache)
+        if poll:
+            known = await self._last_recorded(material)
+            # One `git ls-remote` answers most polls: nothing new, nothing to fetch.
+            if (
+                known is not None
+                and (cache / "HEAD").exists()
+                and await git_materials.remote_head(material) == known
+            ):
+                return []
+            await git_materials.fetch(material, cache)
+        else:  # someone expects news: fetch at once, reading the database meanwhile
+            known, _ = await asyncio.gather(
+                self._last_recorded(material), git_materials.fetch(material, cache)
+            )
         found = await git_materials.new_modifications(
             cache, git_materials.branch_ref(material), known
         )
@@ -311,6 +313,11 @@ class MaterialUpdateService:
             saved = await uow.materials.add_modifications(material_id, found)
             await uow.commit()
         return saved
+
+    async def _last_recorded(self, material: GitMaterialConfig) -> str | None:
+        async with self._uow(read_only=True) as uow:
+            latest = await uow.materials.latest_modifications(material.fingerprint)
+        return latest[0].revision if latest else None
 
     def _failed(self, material: GitMaterialConfig, reason: str) -> MaterialUpdateResult:
         fingerprint = material.fingerprint

@@ -57,6 +57,10 @@ class PipelineInstanceRepository(Protocol):
         """Fingerprint → newest modification id of the pipeline's latest instance."""
         ...
 
+    async def last_revision_ids_of(self, names: Iterable[str]) -> dict[str, dict[str, int]]:
+        """`last_revision_ids` of several pipelines, by lower-cased name."""
+        ...
+
     async def list_counters(self, pipeline: str) -> list[int]: ...
 
     async def state(self, pipeline: str) -> PipelineState: ...
@@ -74,6 +78,10 @@ class PipelineInstanceRepository(Protocol):
     ) -> tuple[list[PipelineInstance], bool, bool]: ...
 
     async def active_stages(self, pipeline: str) -> list[tuple[int, int, str]]: ...
+
+    async def active_stages_of(self, names: Iterable[str]) -> dict[str, list[tuple[int, int, str]]]:
+        """`active_stages` of several pipelines, by lower-cased name."""
+        ...
 
     async def update_stage(
         self, stage_id: int, state: StageState, at: datetime, *, cancelled_by: str | None = None
@@ -137,6 +145,12 @@ class MaterialRepository(Protocol):
     async def latest_modifications(
         self, fingerprint: str, limit: int = 1
     ) -> list[Modification]: ...
+
+    async def latest_modifications_of(
+        self, fingerprints: Iterable[str], limit: int
+    ) -> dict[str, list[Modification]]:
+        """The newest `limit` modifications of each material, newest first, by fingerprint."""
+        ...
 
     async def modifications_page(
         self, fingerprint: str, offset: int, limit: int, *, with_files: bool = False

@@ -8,7 +8,7 @@ out after the commit, so agents and pages react at once instead of on GoCD's 10 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from pygocd.domain.errors import Conflict, Invalid, NotFound
@@ -29,6 +29,7 @@ from pygocd.domain.runs import (
     BuildCause,
     BuildCauseType,
     PipelineInstance,
+    PipelineState,
 )
 from pygocd.domain.scheduling import (
     auto_trigger_blocked,
@@ -45,6 +46,7 @@ log = logging.getLogger("pygocd.scheduling")
 
 MaterialUpdater = Callable[[MaterialConfig], Awaitable[object]]
 RECENT_MODIFICATIONS = 50
+BATCH_SIZE = 100  # automatic triggers per unit of work: bounds how long one holds the writer
 
 
 @dataclass(frozen=True)
@@ -131,8 +133,11 @@ class SchedulingService:
                         await self._update_material(material)
             approver = username or ANONYMOUS
             async with self._uow() as uow:
-                await self._refuse_if_blocked(uow, pipeline)
-                revisions = await self._revisions(uow, pipeline, options.revisions)
+                known = await _read_known(uow, [pipeline])
+                refusal = manual_trigger_refusal(pipeline, *known.state_of(pipeline))
+                if refusal:
+                    raise Conflict(refusal)
+                revisions = _revisions(known, pipeline, options.revisions)
                 cause = BuildCause(
                     BuildCauseType.MANUAL_FORCED,
                     f"Forced by {approver}",
@@ -180,65 +185,105 @@ class SchedulingService:
             names |= {v.name.lower() for v in environment.environment_variables}
         return names
 
-    async def _refuse_if_blocked(self, uow: UnitOfWork, pipeline: PipelineConfig) -> None:
-        state = await uow.pipeline_instances.state(pipeline.name)
-        active = await uow.pipeline_instances.active_stages(pipeline.name)
-        refusal = manual_trigger_refusal(pipeline, state, active)
-        if refusal:
-            raise Conflict(refusal)
-
     # -- automatic ------------------------------------------------------------------------
 
     async def on_material_updated(self, fingerprint: str) -> list[PipelineInstance]:
         """A material has new modifications: auto-trigger every pipeline that uses it."""
-        created = []
-        for pipeline in self._config.current.pipelines_using(fingerprint):
-            instance = await self.trigger_automatic(pipeline.name)
-            if instance is not None:
-                created.append(instance)
-        return created
+        return await self.on_materials_updated([fingerprint])
+
+    async def on_materials_updated(
+        self, fingerprints: Iterable[str], also: Iterable[str] = ()
+    ) -> list[PipelineInstance]:
+        """Materials have new modifications: auto-trigger every pipeline that uses one of
+        them (and the pipelines named in `also`), in as few units of work as possible."""
+        names = [
+            pipeline.name
+            for fingerprint in dict.fromkeys(fingerprints)
+            for pipeline in self._config.current.pipelines_using(fingerprint)
+        ]
+        return await self.trigger_automatic_many([*names, *also])
 
     async def trigger_automatic(self, name: str) -> PipelineInstance | None:
-        pipeline = self._config.current.runnable(name)
-        if pipeline is None or not pipeline.stages or is_first_stage_manual(pipeline):
-            return None
-        if pipeline.name.lower() in self._triggering:
+        created = await self.trigger_automatic_many([name])
+        return created[0] if created else None
+
+    async def trigger_automatic_many(self, names: Iterable[str]) -> list[PipelineInstance]:
+        """GoCD's automatic trigger for each named pipeline (once each), `BATCH_SIZE` pipelines
+        per unit of work: one set of reads for all of them, one commit, then the events. A
+        batch that fails is retried one pipeline at a time, so one bad pipeline cannot keep
+        the others from running."""
+        pipelines: dict[str, PipelineConfig] = {}
+        for name in names:
+            pipeline = self._config.current.runnable(name)
+            if pipeline is not None and pipeline.stages and not is_first_stage_manual(pipeline):
+                pipelines.setdefault(pipeline.name.lower(), pipeline)
+        todo = list(pipelines.values())
+        created: list[PipelineInstance] = []
+        for start in range(0, len(todo), BATCH_SIZE):
+            batch = todo[start : start + BATCH_SIZE]
+            try:
+                created += await self._trigger_batch(batch)
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                log.exception("triggering %d pipelines together failed; one by one", len(batch))
+                for pipeline in batch:
+                    try:
+                        created += await self._trigger_batch([pipeline])
+                    except Exception:
+                        log.exception("triggering %s failed", pipeline.name)
+        return created
+
+    async def _trigger_batch(self, pipelines: list[PipelineConfig]) -> list[PipelineInstance]:
+        created: list[PipelineInstance] = []
+        async with self._uow() as uow:
+            known = await _read_known(uow, pipelines)
+            for pipeline in pipelines:
+                cause = await self._automatic_cause(uow, known, pipeline)
+                if cause is not None:
+                    created.append(await self._create(uow, pipeline, cause))
+            if created:
+                await uow.commit()
+        for instance in created:
+            await publish_new_instance(self._bus, instance)
+        return created
+
+    async def _automatic_cause(
+        self, uow: UnitOfWork, known: _Known, pipeline: PipelineConfig
+    ) -> BuildCause | None:
+        """The build cause of an automatic trigger, or None when there is nothing to run
+        (no change, a change the filters ignore) or the pipeline is blocked (queued then)."""
+        key = pipeline.name.lower()
+        if key in self._triggering:
             # A manual trigger is updating this pipeline's materials right now and will build
             # with what the update finds: GoCD's forced cause outranks an automatic one.
             return None
-        async with self._uow() as uow:
-            state = await uow.pipeline_instances.state(pipeline.name)
-            active = await uow.pipeline_instances.active_stages(pipeline.name)
-            try:
-                chosen = await self._fan_in(uow, pipeline)
-                revisions = await self._revisions(uow, pipeline, {}, chosen)
-            except Invalid as error:
-                log.info("not triggering %s: %s", pipeline.name, error)
-                return None  # a material without revisions yet, or no consistent fan-in
-            changed = [
-                r
-                for r in revisions
-                if r.changed
-                and not self._ignored_for_scheduling(pipeline, r.fingerprint)
-                and not await self._filtered_out(uow, pipeline, r)
-            ]
-            if not changed:
-                self.blocked.discard(pipeline.name.lower())
-                return None
-            if auto_trigger_blocked(pipeline, state, active):
-                self.blocked.add(pipeline.name.lower())
-                return None
-            self.blocked.discard(pipeline.name.lower())
-            cause = BuildCause(
-                BuildCauseType.MODIFICATION,
-                _modification_message(changed[0]),
-                APPROVED_BY_CHANGES,
-                material_revisions=tuple(revisions),
-            )
-            instance = await self._create(uow, pipeline, cause)
-            await uow.commit()
-        await publish_new_instance(self._bus, instance)
-        return instance
+        try:
+            chosen = await self._fan_in(uow, pipeline)
+            revisions = _revisions(known, pipeline, {}, chosen)
+        except Invalid as error:
+            log.info("not triggering %s: %s", pipeline.name, error)
+            return None  # a material without revisions yet, or no consistent fan-in
+        changed = [
+            r
+            for r in revisions
+            if r.changed
+            and not self._ignored_for_scheduling(pipeline, r.fingerprint)
+            and not await self._filtered_out(uow, pipeline, r)
+        ]
+        if not changed:
+            self.blocked.discard(key)
+            return None
+        if auto_trigger_blocked(pipeline, *known.state_of(pipeline)):
+            self.blocked.add(key)
+            return None
+        self.blocked.discard(key)
+        return BuildCause(
+            BuildCauseType.MODIFICATION,
+            _modification_message(changed[0]),
+            APPROVED_BY_CHANGES,
+            material_revisions=tuple(revisions),
+        )
 
     async def retry_blocked(self, name: str) -> PipelineInstance | None:
         """Re-run a queued automatic trigger once its pipeline may have become free."""
@@ -249,11 +294,10 @@ class SchedulingService:
     async def trigger_timer(self, name: str, *, only_on_changes: bool) -> PipelineInstance | None:
         pipeline = self.pipeline_or_404(name)
         async with self._uow() as uow:
-            state = await uow.pipeline_instances.state(pipeline.name)
-            active = await uow.pipeline_instances.active_stages(pipeline.name)
-            if manual_trigger_refusal(pipeline, state, active):
+            known = await _read_known(uow, [pipeline])
+            if manual_trigger_refusal(pipeline, *known.state_of(pipeline)):
                 return None
-            revisions = await self._revisions(uow, pipeline, {})
+            revisions = _revisions(known, pipeline, {})
             if only_on_changes and not any(r.changed for r in revisions):
                 log.info("Skipping scheduling of timer-triggered pipeline %s", pipeline.name)
                 return None
@@ -358,40 +402,70 @@ class SchedulingService:
         memo[locator] = roots
         return roots
 
-    async def _revisions(
-        self,
-        uow: UnitOfWork,
-        pipeline: PipelineConfig,
-        pinned: dict[str, str],
-        chosen: dict[str, int] | None = None,
-    ) -> Sequence[MaterialRevision]:
-        """Latest (or pinned) revision of every material, `changed` against the last run."""
-        last_seen = await uow.pipeline_instances.last_revision_ids(pipeline.name)
-        result = []
-        for material in pipeline.materials:
-            fingerprint = material.fingerprint
-            recent = await uow.materials.latest_modifications(fingerprint, RECENT_MODIFICATIONS)
-            if fingerprint in pinned:
-                recent = _from_pinned(recent, pinned[fingerprint], fingerprint)
-            elif chosen and fingerprint in chosen:
-                recent = [m for m in recent if (m.id or 0) <= chosen[fingerprint]]
-            if not recent:
-                raise Invalid(
-                    f"Error while scheduling pipeline: {pipeline.name} {{ Material "
-                    f"{material_name(material) or fingerprint[:12]} has no revisions yet }}"
-                )
-            seen = last_seen.get(fingerprint, 0)
-            new = [m for m in recent if (m.id or 0) > seen]
-            result.append(
-                MaterialRevision(
-                    fingerprint=fingerprint,
-                    modifications=tuple(new) if new else (recent[0],),
-                    changed=bool(new),
-                    material_name=material_name(material),
-                    folder=getattr(material, "destination", None),
-                )
+
+@dataclass(frozen=True)
+class _Known:
+    """What triggering reads about some pipelines, read for all of them at once: pause and
+    lock state, active stages, the revisions each last ran with, recent modifications."""
+
+    states: dict[str, PipelineState]
+    active: dict[str, list[tuple[int, int, str]]]
+    last_seen: dict[str, dict[str, int]]
+    recent: dict[str, list[Modification]]
+
+    def state_of(
+        self, pipeline: PipelineConfig
+    ) -> tuple[PipelineState, list[tuple[int, int, str]]]:
+        key = pipeline.name.lower()
+        state = self.states.get(key) or PipelineState(name=pipeline.name)
+        return state, self.active.get(key, [])
+
+
+async def _read_known(uow: UnitOfWork, pipelines: Sequence[PipelineConfig]) -> _Known:
+    names = [p.name for p in pipelines]
+    return _Known(
+        states=await uow.dashboard.states(names),
+        active=await uow.pipeline_instances.active_stages_of(names),
+        last_seen=await uow.pipeline_instances.last_revision_ids_of(names),
+        recent=await uow.materials.latest_modifications_of(
+            (m.fingerprint for p in pipelines for m in p.materials), RECENT_MODIFICATIONS
+        ),
+    )
+
+
+def _revisions(
+    known: _Known,
+    pipeline: PipelineConfig,
+    pinned: dict[str, str],
+    chosen: dict[str, int] | None = None,
+) -> Sequence[MaterialRevision]:
+    """Latest (or pinned) revision of every material, `changed` against the last run."""
+    last_seen = known.last_seen.get(pipeline.name.lower(), {})
+    result = []
+    for material in pipeline.materials:
+        fingerprint = material.fingerprint
+        recent = known.recent.get(fingerprint, [])
+        if fingerprint in pinned:
+            recent = _from_pinned(recent, pinned[fingerprint], fingerprint)
+        elif chosen and fingerprint in chosen:
+            recent = [m for m in recent if (m.id or 0) <= chosen[fingerprint]]
+        if not recent:
+            raise Invalid(
+                f"Error while scheduling pipeline: {pipeline.name} {{ Material "
+                f"{material_name(material) or fingerprint[:12]} has no revisions yet }}"
             )
-        return result
+        seen = last_seen.get(fingerprint, 0)
+        new = [m for m in recent if (m.id or 0) > seen]
+        result.append(
+            MaterialRevision(
+                fingerprint=fingerprint,
+                modifications=tuple(new) if new else (recent[0],),
+                changed=bool(new),
+                material_name=material_name(material),
+                folder=getattr(material, "destination", None),
+            )
+        )
+    return result
 
 
 def _from_pinned(recent: list[Modification], revision: str, fingerprint: str) -> list[Modification]:

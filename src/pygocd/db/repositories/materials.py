@@ -4,10 +4,10 @@ instance was built from (GoCD's `pipelinematerialrevisions`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
-from sqlalchemy import RowMapping, bindparam, func, insert, select
+from sqlalchemy import RowMapping, bindparam, func, insert, select, union_all
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
@@ -159,6 +159,9 @@ async def load_material_revisions(
     return tuple(result)
 
 
+# SQLite allows 500 terms in one compound SELECT.
+MATERIALS_PER_QUERY = 200
+
 class SqlMaterialRepository:
     """Material rows and their modifications, bound to one unit of work's connection."""
 
@@ -176,6 +179,31 @@ class SqlMaterialRepository:
     async def latest_modifications(self, fingerprint: str, limit: int = 1) -> list[Modification]:
         """The newest modifications of a material, newest first (without their files)."""
         return await self.modifications_page(fingerprint, offset=0, limit=limit)
+
+    async def latest_modifications_of(
+        self, fingerprints: Iterable[str], limit: int
+    ) -> dict[str, list[Modification]]:
+        """The newest `limit` modifications of each material, newest first, in one query per
+        `MATERIALS_PER_QUERY` materials (each part walks the material's own index)."""
+        wanted = list(dict.fromkeys(fingerprints))
+        found: dict[str, list[Modification]] = {fingerprint: [] for fingerprint in wanted}
+        for start in range(0, len(wanted), MATERIALS_PER_QUERY):
+            parts = [
+                select(modifications, materials.c.fingerprint)
+                .join(materials, materials.c.id == modifications.c.material_id)
+                .where(materials.c.fingerprint == fingerprint)
+                .order_by(modifications.c.id.desc())
+                .limit(limit)
+                .subquery()
+                .select()
+                for fingerprint in wanted[start : start + MATERIALS_PER_QUERY]
+            ]
+            query = union_all(*parts) if len(parts) > 1 else parts[0]
+            for row in (await self._connection.execute(query)).mappings():
+                found[row["fingerprint"]].append(_modification(row, {}))
+        for newest_first in found.values():
+            newest_first.sort(key=lambda m: m.id or 0, reverse=True)
+        return found
 
     async def modifications_page(
         self, fingerprint: str, offset: int, limit: int, *, with_files: bool = False

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import datetime
 
@@ -92,6 +93,37 @@ class SqlPipelineInstanceRepository:
         )
         rows = await self._connection.execute(query)
         return {str(fingerprint): int(to_id) for fingerprint, to_id in rows}
+
+    async def last_revision_ids_of(self, names: Iterable[str]) -> dict[str, dict[str, int]]:
+        """`last_revision_ids` of several pipelines at once, by lower-case name."""
+        keys = list({name.lower() for name in names})
+        latest = (
+            select(pipelines.c.name_key, func.max(pipelines.c.counter).label("counter"))
+            .where(pipelines.c.name_key.in_(keys))
+            .group_by(pipelines.c.name_key)
+            .subquery()
+        )
+        query = (
+            select(
+                pipelines.c.name_key,
+                materials.c.fingerprint,
+                pipeline_material_revisions.c.to_modification_id,
+            )
+            .join(
+                latest,
+                (latest.c.name_key == pipelines.c.name_key)
+                & (latest.c.counter == pipelines.c.counter),
+            )
+            .join(
+                pipeline_material_revisions,
+                pipeline_material_revisions.c.pipeline_id == pipelines.c.id,
+            )
+            .join(materials, materials.c.id == pipeline_material_revisions.c.material_id)
+        )
+        found: dict[str, dict[str, int]] = {key: {} for key in keys}
+        for key, fingerprint, to_id in await self._connection.execute(query):
+            found[str(key)][str(fingerprint)] = int(to_id)
+        return found
 
     async def state(self, pipeline: str) -> PipelineState:
         query = select(pipeline_states).where(pipeline_states.c.name_key == pipeline.lower())
@@ -358,6 +390,24 @@ class SqlPipelineInstanceRepository:
             select(pipelines.c.id).where(key, pipelines.c.id > newest).limit(1)
         )
         return page, older.first() is not None, newer.first() is not None
+
+    async def active_stages_of(
+        self, names: Iterable[str]
+    ) -> dict[str, list[tuple[int, int, str]]]:
+        """`active_stages` of several pipelines at once, by lower-case name."""
+        keys = list({name.lower() for name in names})
+        query = (
+            select(pipelines.c.name_key, pipelines.c.id, pipelines.c.counter, stages.c.name)
+            .join(stages, stages.c.pipeline_id == pipelines.c.id)
+            .where(
+                pipelines.c.name_key.in_(keys),
+                stages.c.state.in_([StageState.BUILDING.value, StageState.FAILING.value]),
+            )
+        )
+        found: dict[str, list[tuple[int, int, str]]] = {key: [] for key in keys}
+        for key, pipeline_id, counter, stage in await self._connection.execute(query):
+            found[str(key)].append((int(pipeline_id), int(counter), str(stage)))
+        return found
 
     async def active_stages(self, pipeline: str) -> list[tuple[int, int, str]]:
         """(pipeline id, pipeline counter, stage name) of every active stage of a pipeline."""
