@@ -60,7 +60,8 @@ async def triggered(
     or one by one) and return the events, the instances and the queued triggers."""
     materials, pipelines = world(prefix)
     scheduling = services.scheduling
-    assert scheduling is not None and services.stages is not None
+    assert scheduling is not None
+    assert services.stages is not None
     for material in materials:
         await commit(services, material, f"{material.name}-r1", files=("a.md",))
     await services.stages.pause(f"{prefix}paused", username="bob", cause="wait")
@@ -119,7 +120,8 @@ async def test_a_finished_stage_in_a_batch_lets_the_queued_trigger_through(
     services: Services,
 ) -> None:
     scheduling: SchedulingService | None = services.scheduling
-    assert scheduling is not None and services.stages is not None
+    assert scheduling is not None
+    assert services.stages is not None
     materials, pipelines = world("")
     await save(services, *pipelines)
     for material in materials:

@@ -162,6 +162,7 @@ async def load_material_revisions(
 # SQLite allows 500 terms in one compound SELECT.
 MATERIALS_PER_QUERY = 200
 
+
 class SqlMaterialRepository:
     """Material rows and their modifications, bound to one unit of work's connection."""
 

@@ -391,9 +391,7 @@ class SqlPipelineInstanceRepository:
         )
         return page, older.first() is not None, newer.first() is not None
 
-    async def active_stages_of(
-        self, names: Iterable[str]
-    ) -> dict[str, list[tuple[int, int, str]]]:
+    async def active_stages_of(self, names: Iterable[str]) -> dict[str, list[tuple[int, int, str]]]:
         """`active_stages` of several pipelines at once, by lower-case name."""
         keys = list({name.lower() for name in names})
         query = (
