@@ -12,7 +12,8 @@ JUNIT = """<?xml version="1.0" encoding="UTF-8"?>
   <testsuite name="calc.AddTest" tests="3" failures="1" skipped="1" time="0.5">
     <testcase classname="calc.AddTest" name="adds" time="0.25"/>
     <testcase classname="calc.AddTest" name="overflows" time="0.125">
-      <failure message="expected &lt;3&gt; but was 4" type="AssertionError">at calc.AddTest:12</failure>
+      <failure message="expected &lt;3&gt; but was 4"
+               type="AssertionError">at calc.AddTest:12</failure>
     </testcase>
     <testcase classname="calc.AddTest" name="later" time="0"><skipped/></testcase>
   </testsuite>
@@ -23,9 +24,12 @@ NUNIT = """<?xml version="1.0" encoding="utf-8"?>
 <test-results name="Tests.dll" total="3" failures="1" not-run="1">
   <test-suite name="Tests">
     <results>
-      <test-case name="Lib.MathTest.Divides" executed="True" result="Success" success="True" time="0.100"/>
-      <test-case name="Lib.MathTest.ByZero" executed="True" result="Failure" success="False" time="0.050">
-        <failure><message>Expected: 0</message><stack-trace>at Lib.MathTest.ByZero()</stack-trace></failure>
+      <test-case name="Lib.MathTest.Divides" executed="True" result="Success" success="True"
+                 time="0.100"/>
+      <test-case name="Lib.MathTest.ByZero" executed="True" result="Failure" success="False"
+                 time="0.050">
+        <failure><message>Expected: 0</message>
+          <stack-trace>at Lib.MathTest.ByZero()</stack-trace></failure>
       </test-case>
       <test-case name="Lib.MathTest.Slow" executed="False" result="Ignored"/>
     </results>

@@ -113,7 +113,12 @@ pipelines:
                 - script: |
                     mkdir -p results
                     cat > results/TEST-app.xml <<'XML'
-                    <testsuite name="app"><testcase classname="app.Spec" name="works" time="0.1"/><testcase classname="app.Spec" name="breaks" time="0.2"><failure message="nope">trace</failure></testcase></testsuite>
+                    <testsuite name="app">
+                      <testcase classname="app.Spec" name="works" time="0.1"/>
+                      <testcase classname="app.Spec" name="breaks" time="0.2">
+                        <failure message="nope">trace</failure>
+                      </testcase>
+                    </testsuite>
                     XML
               artifacts:
                 - test: {{source: results, destination: reports}}
