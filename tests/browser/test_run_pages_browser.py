@@ -60,6 +60,24 @@ def site_app(code: str) -> dict[str, Any]:
     }
 
 
+def site_deploy() -> dict[str, Any]:
+    """Downstream of site-app, so site-app's value stream map has a next level."""
+    return {
+        "name": "site-deploy",
+        "materials": [
+            {"type": "dependency", "attributes": {"pipeline": "site-app", "stage": "build"}}
+        ],
+        "stages": [
+            {
+                "name": "deploy",
+                "jobs": [
+                    {"name": "ship", "tasks": [{"type": "exec", "attributes": {"command": "true"}}]}
+                ],
+            }
+        ],
+    }
+
+
 def check_page(page: Page, mobile: Page, path: str, name: str) -> None:
     """Axe, desktop and 390 px screenshots, no horizontal overflow."""
     page.goto(path)
@@ -91,6 +109,12 @@ def site(server: Server) -> Server:
         server.url("/go/api/admin/pipelines"),
         headers=V11,
         json={"group": "extras", "pipeline": site_app(code)},
+    )
+    assert created.status_code == 200, created.text
+    created = httpx.post(
+        server.url("/go/api/admin/pipelines"),
+        headers=V11,
+        json={"group": "extras", "pipeline": site_deploy()},
     )
     assert created.status_code == 200, created.text
     for counter in (1, 2):
@@ -208,3 +232,29 @@ def test_compare_link_shows_the_commits_between_runs_and_the_pickers_work(
     expect(page).to_have_url(site.url("/go/compare/site-app/2/with/2"))
     expect(result).to_contain_text("No material changed between these two instances.")
     check_page(page, mobile, site.url("/go/compare/site-app/1/with/2"), "compare")
+
+
+def test_vsm_link_on_the_card_leads_to_the_map_whose_nodes_lead_on(
+    page: Page, mobile: Page, site: Server
+) -> None:
+    page.goto(site.url("/go/pipelines"))
+    page.locator("#pipeline-site-app").get_by_role("link", name="VSM", exact=True).click()
+    expect(page).to_have_url(site.url("/go/pipelines/value_stream_map/site-app/2"))
+    expect(page).to_have_title("site-app - Value Stream Map - Go")
+    canvas = page.get_by_role("region", name="Value stream map of site-app 2")
+    expect(canvas).to_be_visible()
+    current = canvas.locator(".vsm-node[aria-current=page]")
+    expect(current).to_contain_text("site-app")
+    expect(current).to_contain_text("Instance: 2")
+    expect(canvas.locator(".vsm-node--material")).to_contain_text("Add a page")
+    expect(canvas.locator(".vsm-node[data-node=site-deploy]")).to_be_visible()
+    expect(canvas.locator(".vsm-edge[data-target=site-deploy]")).to_have_count(1)
+    current.hover()
+    expect(canvas.locator(".vsm-edge[data-target=site-deploy]")).to_have_class(
+        re.compile("is-highlighted")
+    )
+    check_page(page, mobile, site.url("/go/pipelines/value_stream_map/site-app/2"), "vsm")
+
+    page.goto(site.url("/go/pipelines/value_stream_map/site-app/2"))
+    page.get_by_role("link", name="build (Passed)").first.click()
+    expect(page).to_have_url(site.url("/go/pipelines/site-app/2/build/1"))

@@ -224,6 +224,7 @@ def ui_router() -> APIRouter:
     from pygocd.web.ui.live import router as live_router
     from pygocd.web.ui.materials import router as materials_router
     from pygocd.web.ui.runs import router as runs_router
+    from pygocd.web.ui.value_stream_maps import router as vsm_router
 
     for part in (
         dashboard_router,
@@ -232,6 +233,7 @@ def ui_router() -> APIRouter:
         runs_router,
         jobs_router,
         compare_router,
+        vsm_router,
         agents_router,
         materials_router,
     ):
