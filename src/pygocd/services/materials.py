@@ -122,6 +122,42 @@ def git_materials_of(config: CruiseConfig) -> list[GitMaterialConfig]:
     return list(by_fingerprint.values())
 
 
+UNSUPPORTED_KINDS = {
+    "svn": "Subversion",
+    "hg": "Mercurial",
+    "p4": "Perforce",
+    "tfs": "Tfs",
+    "package": "Package",
+    "plugin": "SCM plugin",
+}
+"""Material kinds this server can neither poll nor check out (no hg/svn/p4/tfs client nor
+plugins here): each gets a health message instead of silence."""
+
+
+def unsupported_materials_of(config: CruiseConfig) -> dict[str, tuple[MaterialConfig, list[str]]]:
+    """fingerprint → (material, names of the pipelines using it) for every material whose
+    kind is in `UNSUPPORTED_KINDS`."""
+    found: dict[str, tuple[MaterialConfig, list[str]]] = {}
+    for pipeline in config.runnable_pipelines():
+        for material in pipeline.materials:
+            if material.kind in UNSUPPORTED_KINDS:
+                found.setdefault(material.fingerprint, (material, []))[1].append(pipeline.name)
+    return found
+
+
+def unsupported_message(material: MaterialConfig, pipelines: list[str]) -> tuple[str, str]:
+    """The health message's title and detail for a material this server cannot use."""
+    kind = UNSUPPORTED_KINDS[material.kind]
+    where = getattr(material, "url", None) or getattr(material, "port", None) or material.name
+    title = f"{kind} material is not supported: {mask_credentials(str(where or ''))}"
+    detail = (
+        f"pygocd polls and checks out git materials only; this {kind} material is never "
+        f"updated, so pipeline(s) {', '.join(sorted(pipelines))} cannot be scheduled until "
+        "it is replaced by a git material."
+    )
+    return title, detail
+
+
 def describe(material: GitMaterialConfig) -> str:
     """GoCD's material description in messages: URL (credentials masked) and branch."""
     return f"URL: {mask_credentials(material.url)}, Branch: {material.effective_branch}"
@@ -143,6 +179,7 @@ class MaterialUpdateService:
         health: HealthReporter | None = None,
     ) -> None:
         self._health = health
+        self._unsupported: set[str] = set()
         self._uow = uow
         self._bus = bus
         self._clock = clock
@@ -227,9 +264,24 @@ class MaterialUpdateService:
                 due.append(material)
         return due
 
+    def report_unsupported(self) -> list[str]:
+        """An error health message per material of a kind this server cannot update (and
+        none any more for those gone from config); their fingerprints."""
+        found = unsupported_materials_of(self._config())
+        if self._health is not None:
+            for fingerprint in self._unsupported - found.keys():
+                self._health.clear(_unsupported_scope(fingerprint))
+            for fingerprint, (material, pipelines) in found.items():
+                self._health.error(
+                    _unsupported_scope(fingerprint), *unsupported_message(material, pipelines)
+                )
+        self._unsupported = set(found)
+        return sorted(found)
+
     async def update_all_due(self) -> list[MaterialUpdateResult]:
         """Update every due material (at most `max_concurrent` at a time); never raises for
         one material's failure."""
+        self.report_unsupported()
         tasks = [self.start_update(material, poll=True) for material in self.due()]
         return list(await asyncio.gather(*tasks)) if tasks else []
 
@@ -341,3 +393,7 @@ class MaterialUpdateService:
 
 def _health_scope(fingerprint: str) -> str:
     return f"material-update:{fingerprint}"
+
+
+def _unsupported_scope(fingerprint: str) -> str:
+    return f"material-unsupported:{fingerprint}"
