@@ -296,3 +296,39 @@ async def test_secure_variables_are_masked_in_the_console(
     assert "hunter2-very-secret" not in log
     assert "the password is ********" in log
     assert "plain=visible" in log
+
+
+async def test_a_short_job_records_every_state_in_order_with_its_whole_console(
+    agent_services: Services,
+    transport: httpx.ASGITransport,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+) -> None:
+    material = await git_material(agent_services, tmp_path, {"a.txt": "a"})
+    job = JobConfig("compile", tasks=(ExecTask("true"),))
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app", materials=(material,), stages=(StageConfig("build", jobs=(job,)),)
+        ),
+    )
+    await trigger(agent_services, "app")
+
+    await asyncio.wait_for(make_agent().run(max_jobs=1), 60)
+
+    async with agent_services.uow() as uow:
+        instance = await uow.pipeline_instances.find("app", 1)
+    assert instance is not None
+    [done] = instance.stages[0].jobs
+    assert [t.state.value for t in done.transitions] == [
+        "Scheduled",
+        "Assigned",
+        "Preparing",
+        "Building",
+        "Completing",
+        "Completed",
+    ]
+    assert instance.stages[0].result is StageResult.PASSED
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
+        log = await console_of(client, "app/1/build/1/compile")
+    assert log.rstrip().split("\n")[-1].startswith("ex|")  # the last line arrived before Completed

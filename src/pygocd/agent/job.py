@@ -5,6 +5,10 @@ revision. Building: tasks in order, each run when its `run_if` matches the job's
 far; exec without a shell, script with `sh -c`. A cancel kills the running task's process
 group, runs its `on_cancel` task and skips the rest. Completing: upload artifacts with their
 MD5. Completed: the result. The console shows GoCD's tagged lines, secrets masked.
+
+State reports never hold the job up: each goes out at once, and those made while one is on its
+way go together in the next call (protocol 2), so a short job reports Preparing, then
+Building + Completing, then Completed, once its whole console is on the server.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import shutil
 import socket
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 
 from pygocd.agent import console as tags
@@ -47,23 +52,11 @@ class JobRunner:
         self.secrets = [v.value for v in work.environment if v.secure and v.value]
         self.secrets += [m.url for m in work.materials if "@" in m.url]
         self.console = Console(self._send, self.secrets, on_cancelled=self.cancelled.set)
+        self.reports = Reports(client, work.job_id, on_refused=self.cancelled.set)
 
     async def _send(self, offset: int, data: bytes) -> tuple[int, bool]:
         reply = await self.client.append_console(self.work.job_id, offset, data)
         return reply.size, reply.cancelled
-
-    async def _report(self, state: wire.JobStateName, result: str | None = None) -> bool:
-        if state == "Completed":
-            # The whole console is on the server before the job counts as done. Earlier
-            # reports do not wait: the background flusher sends those lines within 0.1 s.
-            await self.console.flush()
-        reply = await self.client.report(
-            self.work.job_id,
-            wire.JobReport(state=state, result=result),
-        )
-        if not reply.applied:
-            self.cancelled.set()
-        return reply.applied
 
     # -- the whole job ----------------------------------------------------------------------
 
@@ -81,9 +74,7 @@ class JobRunner:
     async def _run(self) -> str:
         work = self.work
         locator = work.job.locator
-        if not await self._report("Preparing"):
-            await self.console.close()
-            return CANCELLED
+        self.reports.add("Preparing")
         self.console.line(
             tags.PREP,
             f"Start to prepare {locator} on {socket.gethostname()} [{self.root}]",
@@ -96,22 +87,22 @@ class JobRunner:
             result = FAILED
         if result == PASSED and not self.cancelled.is_set():
             self._print_environment()
-            if await self._report("Building"):
-                result = await self._tasks()
-            else:
-                result = CANCELLED
+            self.reports.add("Building")
+            result = await self._tasks()
         if self.cancelled.is_set():
             result = CANCELLED
         if result != CANCELLED:
-            await self._report("Completing", result)
+            self.reports.add("Completing", result)
             if not await self._publish():
                 result = FAILED
         tag = tags.JOB_PASS if result == PASSED else tags.JOB_FAIL
         self.console.line(tag, f"[go] Current job status: {result.lower()}")
         self.console.line(tags.COMPLETED, f"[go] Job completed {locator} on {socket.gethostname()}")
+        # The whole console is on the server before the job counts as done.
         await self.console.close()
         if result != CANCELLED:
-            await self._report("Completed", result)
+            self.reports.add("Completed", result)
+        await self.reports.drain()
         return result
 
     async def _watch(self) -> None:
@@ -412,6 +403,42 @@ class JobRunner:
             await asyncio.to_thread(page.write_text, test_reports.render(report), "utf-8")
             dest = f"{test_reports.REPORT_FOLDER}/{test_reports.REPORT_FILE}"
             return await self._upload(page, dest)
+
+
+class Reports:
+    """The job's state reports, in order and without waiting: a report made while another is
+    on its way is sent with the next call, together with any others made meanwhile."""
+
+    def __init__(self, client: ServerClient, job_id: int, on_refused: Callable[[], None]) -> None:
+        self._client = client
+        self._job_id = job_id
+        self._on_refused = on_refused
+        self._queued: list[wire.JobStep] = []
+        self._sender: asyncio.Task[None] | None = None
+
+    def add(self, state: wire.JobStateName, result: str | None = None) -> None:
+        self._queued.append(wire.JobStep.model_validate({"state": state, "result": result}))
+        if self._sender is None or (self._sender.done() and self._sender.exception() is None):
+            self._sender = asyncio.create_task(self._send_queued(), name="job-reports")
+
+    async def drain(self) -> None:
+        """Wait until every report has been answered; raise what sending raised."""
+        while self._sender is not None:
+            sender = self._sender
+            await sender
+            if sender is self._sender:  # nothing was queued after it had finished
+                return
+
+    async def _send_queued(self) -> None:
+        while self._queued:
+            steps, self._queued = self._queued, []
+            last = steps[-1]
+            reply = await self._client.report(
+                self._job_id,
+                wire.JobReport(state=last.state, result=last.result, earlier=steps[:-1]),
+            )
+            if not reply.applied:
+                self._on_refused()  # cancelled or rescheduled meanwhile: stop the job
 
 
 def _inside(root: Path, relative: str) -> Path:

@@ -7,7 +7,10 @@ Every route lives under `/go/api/agent/`. Every call but `register` carries
 
 from __future__ import annotations
 
-PROTOCOL_VERSION = 1
+PROTOCOL_VERSION = 2
+# Versions this server still answers. Protocol 2 added `JobReport.earlier` (several states in
+# one report); a protocol 1 agent simply never sends it.
+SUPPORTED_PROTOCOL_VERSIONS = frozenset({1, 2})
 
 PROTOCOL_HEADER = "X-Pygocd-Agent-Protocol"
 UUID_HEADER = "X-Agent-UUID"

@@ -1,4 +1,4 @@
-"""Agent ↔ server messages (protocol version 1). Pydantic models only, no behaviour.
+"""Agent ↔ server messages (protocol version 2). Pydantic models only, no behaviour.
 
 Flow: `RegisterRequest` → `Registered` (the token, shown once); then the agent long-polls
 `WorkRequest` → `Work | NoWork`; while it runs a job it reports `JobReport` → `JobReportReply`,
@@ -192,9 +192,19 @@ JobStateName = Literal["Preparing", "Building", "Completing", "Completed"]
 JobResultName = Literal["Passed", "Failed", "Cancelled"]
 
 
-class JobReport(Message):
+class JobStep(Message):
     state: JobStateName
     result: JobResultName | None = None
+
+
+class JobReport(Message):
+    """The job's newest state; `earlier` (protocol 2) holds the states it passed through since
+    the agent's last report, oldest first, so a short job needs one call for several steps.
+    The server applies them in order, in one transaction."""
+
+    state: JobStateName
+    result: JobResultName | None = None
+    earlier: list[JobStep] = Field(default_factory=list, max_length=4)
 
 
 class JobReportReply(Message):

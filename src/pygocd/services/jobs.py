@@ -68,6 +68,13 @@ class JobService:
         self, job_id: int, agent_uuid: str, state: JobState, result: JobResult | None = None
     ) -> ReportOutcome:
         """An agent reports Preparing, Building, Completing (with result) or Completed."""
+        return await self.report_steps(job_id, agent_uuid, [(state, result)])
+
+    async def report_steps(
+        self, job_id: int, agent_uuid: str, steps: list[tuple[JobState, JobResult | None]]
+    ) -> ReportOutcome:
+        """Several reports of one agent on its job, oldest first, in one transaction (a short
+        job's Building, Completing and Completed); each is checked as if reported alone."""
         out: Events = []
         async with self._uow() as uow:
             found = await uow.jobs.get(job_id)
@@ -76,27 +83,40 @@ class JobService:
             job, where = found
             if job.agent_uuid != agent_uuid:
                 raise NotYourJob(f"AgentUUID has changed in the middle of a job: {job_id}")
-            if job.ignored or job.state in (JobState.COMPLETED, JobState.RESCHEDULED):
-                return ReportOutcome.IGNORED
-            if job.state is state:
-                return ReportOutcome.APPLIED
-            check_job_transition(job.state, state)
-            new_result = result if result is not None else None
-            if state is JobState.COMPLETED and new_result is None:
-                new_result = job.result if job.result is not JobResult.UNKNOWN else JobResult.PASSED
-            changed = await uow.jobs.change_state(job, state, self._clock.now(), result=new_result)
-            if not changed:
-                return ReportOutcome.IGNORED
-            updated = replace(job, state=state, result=new_result or job.result)
-            _event(out, where, updated)
-            if state is JobState.COMPLETED or (
-                state is JobState.COMPLETING and new_result is JobResult.FAILED
-            ):
+            recalculate = ignored = False
+            for state, result in steps:
+                if job.ignored or job.state in (JobState.COMPLETED, JobState.RESCHEDULED):
+                    ignored = True
+                    break
+                if job.state is state:
+                    continue
+                check_job_transition(job.state, state)
+                new_result = result
+                if state is JobState.COMPLETED and new_result is None:
+                    new_result = (
+                        job.result if job.result is not JobResult.UNKNOWN else JobResult.PASSED
+                    )
+                if not await uow.jobs.change_state(
+                    job, state, self._clock.now(), result=new_result
+                ):
+                    ignored = True
+                    break
+                job = replace(job, state=state, result=new_result or job.result)
+                _event(out, where, job)
+                recalculate = (
+                    recalculate
+                    or state is JobState.COMPLETED
+                    or (state is JobState.COMPLETING and new_result is JobResult.FAILED)
+                )
+            outcome = ReportOutcome.IGNORED if ignored else ReportOutcome.APPLIED
+            if not out:
+                return outcome
+            if recalculate:
                 assert job.stage_id is not None
                 await self._stages.recalculate_stage(uow, job.stage_id, out)
             await uow.commit()
         await self._stages.publish(out)
-        return ReportOutcome.APPLIED
+        return outcome
 
     async def reschedule(self, job_id: int) -> JobInstance | None:
         """GoCD's reschedule: the old row becomes Rescheduled and ignored; a fresh Scheduled

@@ -254,3 +254,64 @@ async def test_a_pending_agent_waits_and_gets_work_once_enabled(
         "/go/api/agent/work", json={"wait_seconds": 1}, headers=auth("a1", token)
     )
     assert response.json()["type"] == "Work"
+
+
+async def test_protocol_2_reports_several_steps_in_one_call_in_order(
+    agent_services: Services, http: httpx.AsyncClient
+) -> None:
+    token = await register_over_http(http, "a1")
+    job_id = await assigned_job(agent_services, http, token)
+    v2 = {PROTOCOL_HEADER: "2", **auth("a1", token)}
+    assert agent_services.jobs is not None
+
+    first = await http.post(job_path(job_id, "status"), json={"state": "Preparing"}, headers=v2)
+    rest = await http.post(
+        job_path(job_id, "status"),
+        json={
+            "state": "Completed",
+            "result": "Passed",
+            "earlier": [{"state": "Building"}, {"state": "Completing", "result": "Passed"}],
+        },
+        headers=v2,
+    )
+
+    assert (first.json(), rest.json()) == ({"applied": True}, {"applied": True})
+    job, identifier = await agent_services.jobs.get(job_id)
+    assert [t.state.value for t in job.transitions] == [
+        "Scheduled",
+        "Assigned",
+        "Preparing",
+        "Building",
+        "Completing",
+        "Completed",
+    ]
+    assert job.result.value == "Passed"
+    stage = await http.get(
+        f"/go/api/stages/{identifier.stage_locator}",
+        headers={"Accept": "application/vnd.go.cd.v3+json"},
+    )
+    assert stage.json()["result"] == "Passed"
+
+
+async def test_a_report_with_an_impossible_step_changes_nothing(
+    agent_services: Services, http: httpx.AsyncClient
+) -> None:
+    token = await register_over_http(http, "a1")
+    other = await register_over_http(http, "a2")
+    job_id = await assigned_job(agent_services, http, token)
+    assert agent_services.jobs is not None
+    body = {"state": "Preparing", "earlier": [{"state": "Completing", "result": "Passed"}]}
+
+    impossible = await http.post(
+        job_path(job_id, "status"), json=body, headers={PROTOCOL_HEADER: "2", **auth("a1", token)}
+    )
+    not_mine = await http.post(
+        job_path(job_id, "status"),
+        json={"state": "Completed", "earlier": [{"state": "Building"}]},
+        headers={PROTOCOL_HEADER: "2", **auth("a2", other)},
+    )
+
+    assert (impossible.status_code, not_mine.status_code) == (409, 403)
+    job, _ = await agent_services.jobs.get(job_id)
+    assert job.state is JobState.ASSIGNED
+    assert [t.state.value for t in job.transitions] == ["Scheduled", "Assigned"]

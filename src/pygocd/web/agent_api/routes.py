@@ -20,7 +20,12 @@ from pygocd.domain.agents import Agent
 from pygocd.domain.errors import Conflict, InvalidTransition, NotFound
 from pygocd.domain.runs import JobIdentifier, JobInstance
 from pygocd.domain.states import AgentConfigState, AgentRuntimeStatus, JobResult, JobState
-from pygocd.protocol import PROTOCOL_HEADER, PROTOCOL_VERSION, UUID_HEADER
+from pygocd.protocol import (
+    PROTOCOL_HEADER,
+    PROTOCOL_VERSION,
+    SUPPORTED_PROTOCOL_VERSIONS,
+    UUID_HEADER,
+)
 from pygocd.protocol import messages as wire
 from pygocd.services.agents import AgentAuthError, AgentService, Registration
 from pygocd.services.artifacts import ArtifactService, ForbiddenPath, OffsetMismatch, safe_path
@@ -58,7 +63,7 @@ def agents(request: Request) -> AgentService:
 def check_protocol(
     version: Annotated[str | None, Header(alias=PROTOCOL_HEADER)] = None,
 ) -> None:
-    if version != str(PROTOCOL_VERSION):
+    if version not in {str(v) for v in SUPPORTED_PROTOCOL_VERSIONS}:
         raise HTTPException(
             400,
             f"This server speaks agent protocol {PROTOCOL_VERSION}; "
@@ -257,11 +262,13 @@ async def report(
 ) -> JSONResponse:
     jobs = _need(_services(request).jobs)
     try:
-        outcome = await jobs.report(
+        outcome = await jobs.report_steps(
             job_id,
             agent.uuid,
-            JobState(body.state),
-            JobResult(body.result) if body.result else None,
+            [
+                (JobState(step.state), JobResult(step.result) if step.result else None)
+                for step in (*body.earlier, wire.JobStep(state=body.state, result=body.result))
+            ],
         )
     except NotYourJob as error:
         raise HTTPException(403, error.message) from None
