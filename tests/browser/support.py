@@ -48,3 +48,15 @@ def overflow(page: Page) -> int:
 def screenshot(page: Page, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def check_page(page: Page, mobile: Page, path: str, name: str) -> None:
+    """Axe finds nothing serious at desktop and 390 px widths, nothing overflows at 390 px,
+    and both widths are screenshotted."""
+    page.goto(path)
+    assert axe_violations(page) == []
+    screenshot(page, f"{name}-desktop")
+    mobile.goto(path)
+    assert overflow(mobile) == 0, f"{name} overflows at 390 px"
+    assert axe_violations(mobile) == []
+    screenshot(mobile, f"{name}-mobile")

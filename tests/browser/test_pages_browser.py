@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server
-from tests.browser.support import axe_violations, eventually, overflow, screenshot
+from tests.browser.support import axe_violations, check_page, eventually, screenshot
 
 pytestmark = pytest.mark.browser
 
@@ -29,17 +29,6 @@ def segment(page: Page, name: str, stage: str):  # type: ignore[no-untyped-def]
 
 def running(server: Server) -> bool:
     return server.agent is not None and server.agent.poll() is None
-
-
-def check_page(page: Page, mobile: Page, path: str, name: str) -> None:
-    """Axe, desktop and 390 px screenshots, no horizontal overflow."""
-    page.goto(path)
-    assert axe_violations(page) == []
-    screenshot(page, f"{name}-desktop")
-    mobile.goto(path)
-    assert overflow(mobile) == 0, f"{name} overflows at 390 px"
-    assert axe_violations(mobile) == []
-    screenshot(mobile, f"{name}-mobile")
 
 
 def test_1_dashboard_renders_config_repo_pipelines(page: Page, server: Server) -> None:

@@ -16,7 +16,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Server
-from tests.browser.support import axe_violations, eventually, overflow, screenshot
+from tests.browser.support import axe_violations, check_page, eventually, screenshot
 from tests.gitrepo import GitRepo
 
 pytestmark = pytest.mark.browser
@@ -76,17 +76,6 @@ def site_deploy() -> dict[str, Any]:
             }
         ],
     }
-
-
-def check_page(page: Page, mobile: Page, path: str, name: str) -> None:
-    """Axe, desktop and 390 px screenshots, no horizontal overflow."""
-    page.goto(path)
-    assert axe_violations(page) == []
-    screenshot(page, f"{name}-desktop")
-    mobile.goto(path)
-    assert overflow(mobile) == 0, f"{name} overflows at 390 px"
-    assert axe_violations(mobile) == []
-    screenshot(mobile, f"{name}-mobile")
 
 
 def passed(server: Server, pipeline: str, counter: int) -> bool:

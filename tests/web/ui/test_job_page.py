@@ -65,7 +65,11 @@ async def test_job_page_has_console_artifacts_materials_and_custom_tabs(
     with_artifacts: tuple[Services, httpx.AsyncClient],
 ) -> None:
     services, client = with_artifacts
-    await run_app(services, Tab("Coverage", "coverage/index.html"), Tab("console", "c.html"))
+    await run_app(
+        services,
+        Tab("Coverage", "coverage/index.html"),
+        Tab("console", "../../../other/1/s/1/j/c.html"),
+    )
     doc = await page(client)
 
     found = tabs(doc)
@@ -74,6 +78,12 @@ async def test_job_page_has_console_artifacts_materials_and_custom_tabs(
     assert [t.attrs["tabindex"] for t in found] == ["0", "-1", "-1", "-1", "-1"]
     # A custom tab named like a built-in one gets its own id.
     assert [t.attrs["id"] for t in found][3:] == ["tab-Coverage", "tab-console-2"]
+    # A tab shows a file of this job, never one reached by going up.
+    frames = [f.attrs["src"] for f in doc.by_tag("iframe")]
+    assert frames == [
+        f"/go/files/{LOCATOR}/coverage/index.html",
+        f"/go/files/{LOCATOR}/other/1/s/1/j/c.html",
+    ]
     [tablist] = doc.find_all(lambda n: n.attrs.get("role") == "tablist")
     assert tablist.attrs["aria-label"] == "Job details"
     for tab in found:

@@ -189,7 +189,8 @@ def custom_tabs(
             n += 1
             candidate = f"{key}-{n}"
         taken.add(candidate.lower())
-        path = "/".join(p for p in tab.path.split("/") if p not in ("", "."))
+        # The tab shows a file of this job only: no way up out of the job's folder.
+        path = "/".join(p for p in tab.path.split("/") if p not in ("", ".", ".."))
         out.append(CustomTab(tab.name, candidate, path, files_url(locator, path)))
     return tuple(out)
 
