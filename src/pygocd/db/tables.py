@@ -75,6 +75,17 @@ pipeline_states = Table(
     Column("locked_by_pipeline_id", BigInteger),
 )
 
+# One change counter per pipeline, raised by database triggers (migration 0002) whenever a
+# row that the dashboard or CCTray shows for that pipeline is written: its instances, stage
+# runs, jobs and pause/lock state. Counters only grow, so a reader that remembers them sees
+# every committed change, whichever server process made it (issues 6 and 7).
+pipeline_changes = Table(
+    "pipeline_changes",
+    metadata,
+    Column("name_key", String(255), primary_key=True),
+    Column("version", BigInteger, nullable=False),
+)
+
 pipelines = Table(
     "pipelines",
     metadata,

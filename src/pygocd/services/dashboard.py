@@ -24,7 +24,9 @@ from pygocd.domain.materials import mask_credentials
 from pygocd.domain.pipelines import ApprovalType, PipelineConfig, StageConfig, TrackingTool
 from pygocd.domain.runs import PipelineInstance, PipelinePauseInfo, PipelineState, StageInstance
 from pygocd.domain.states import JobResult, JobState, StageState, aggregate_stage_state
-from pygocd.services.ports import UnitOfWorkFactory
+from pygocd.services.config import ConfigService
+from pygocd.services.pipeline_changes import PerPipelineCache, PerPipelineState
+from pygocd.services.ports import UnitOfWork, UnitOfWorkFactory
 
 CANCELLED_BY_GOCD = "GoCD"
 NOT_IN_ANY_ENVIRONMENT = "Pipelines not in any Environment"
@@ -253,22 +255,61 @@ class DashboardService:
         """The named pipelines (all when None) in config order; unknown names are skipped."""
         plan = _plan(self._config)
         if names is None:
-            chosen = list(plan.pipelines)
+            keys = None
         else:
             wanted = {n.lower() for n in names}
-            chosen = [p for p in plan.pipelines if p.config.name.lower() in wanted]
-        if not chosen:
-            return []
-        keys = None if names is None else [p.config.name for p in chosen]
+            keys = [k for k in plan.by_name if k in wanted]
+            if not keys:
+                return []
         async with self._uow(read_only=True) as uow:
-            states = await uow.dashboard.states(keys)
-            shown = await uow.dashboard.instances_to_show(keys)
-        found = []
-        for p in chosen:
-            key = p.config.name.lower()
-            state = states.get(key) or PipelineState(name=p.config.name)
-            found.append(_dashboard_pipeline(p, state, shown.get(key, ())))
-        return found
+            found = await _load_pipelines(uow, self._config, keys)
+        return list(found.values())
+
+
+async def _load_pipelines(
+    uow: UnitOfWork, config: CruiseConfig, keys: list[str] | None
+) -> dict[str, DashboardPipeline]:
+    """The dashboard entries of the pipelines named by lower-cased `keys` (all when None), in
+    config order; every key must be a pipeline of `config`."""
+    plan = _plan(config)
+    chosen = plan.by_name if keys is None else {k: plan.by_name[k] for k in keys}
+    states = await uow.dashboard.states(keys)
+    shown = await uow.dashboard.instances_to_show(keys)
+    return {
+        key: _dashboard_pipeline(
+            p, states.get(key) or PipelineState(name=p.config.name), shown.get(key, ())
+        )
+        for key, p in chosen.items()
+    }
+
+
+class DashboardReadModel:
+    """The whole dashboard, kept between requests and refreshed per pipeline
+    (`PerPipelineCache`): after a change only the changed pipelines are read again, and
+    unchanged pipelines keep the same `DashboardPipeline` objects, so renderers can reuse
+    what they made of them by identity. A config change reloads the pipelines whose
+    dashboard-relevant config changed (all of them when, say, a template they use changed).
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, config: ConfigService) -> None:
+        self._cache: PerPipelineCache[DashboardPipeline] = PerPipelineCache(
+            uow, lambda: config.current, lambda c: _plan(c).by_name, _load_pipelines
+        )
+        self._built: tuple[PerPipelineState[DashboardPipeline], Dashboard] | None = None
+
+    async def dashboard(self) -> Dashboard:
+        state = await self._cache.current()
+        built = self._built
+        if built is not None and built[0] is state:
+            return built[1]
+        plan = _plan(state.config)
+        board = Dashboard(
+            pipeline_groups=plan.pipeline_groups,
+            environments=plan.environments,
+            pipelines=tuple(state.values.values()),
+        )
+        self._built = (state, board)
+        return board
 
 
 def dashboard_pipeline(

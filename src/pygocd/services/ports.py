@@ -169,6 +169,15 @@ class MaterialRepository(Protocol):
 class DashboardRepository(Protocol):
     """Batch reads for the dashboard: a fixed number of queries however many pipelines."""
 
+    async def change_marker(self) -> tuple[int, int]:
+        """A value that differs from an earlier reading iff some pipeline's change counter
+        moved since (any write to its instances, stages, jobs, pause or lock state)."""
+        ...
+
+    async def change_versions(self) -> dict[str, int]:
+        """Each pipeline's change counter by lower-cased name; missing means never changed."""
+        ...
+
     async def states(self, names: Collection[str] | None = None) -> dict[str, PipelineState]:
         """Pause/lock/counter state by lower-cased pipeline name (all when `names` is None);
         pipelines that never had a state row are missing."""
@@ -218,14 +227,6 @@ class RunHistoryRepository(Protocol):
     ) -> list[tuple[JobInstance, JobIdentifier]]: ...
 
     async def breakers(self, pipeline_ids: Collection[int]) -> dict[int, list[str]]: ...
-
-    async def version(self) -> tuple[int, int]:
-        """A value that changes whenever any run changes (for caching CCTray)."""
-        ...
-
-    async def states_version(self) -> tuple[str, ...]:
-        """A value that changes whenever a pipeline's pause or lock changes."""
-        ...
 
     async def modifications_between(
         self, fingerprint: str, after_id: int, upto_id: int

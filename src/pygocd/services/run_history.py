@@ -31,7 +31,8 @@ from pygocd.domain.runs import (
 from pygocd.domain.scheduling import manual_trigger_refusal, run_stage_refusal
 from pygocd.domain.states import JobResult, JobState, StageResult, StageState
 from pygocd.services.config import ConfigService
-from pygocd.services.ports import UnitOfWorkFactory
+from pygocd.services.pipeline_changes import PerPipelineCache, PerPipelineState
+from pygocd.services.ports import UnitOfWork, UnitOfWorkFactory
 
 # GoCD shows a stage whose first run is still going with a fixed date: the moment its
 # status class was loaded, i.e. about when the server started.
@@ -264,60 +265,85 @@ class RunHistoryService:
 
     # -- CCTray ---------------------------------------------------------------------------
 
-    async def cctray_version(self) -> tuple[CruiseConfig, int, int]:
-        """Changes whenever `cctray()` may answer differently: the config snapshot (swapped
-        as a whole on every change) and any run."""
-        async with self._uow(read_only=True) as uow:
-            transitions, stages = await uow.history.version()
-        return self._config.current, transitions, stages
-
-    async def dashboard_version(self) -> tuple[object, ...]:
-        """Changes whenever the dashboard may look different: config, runs, pause and lock."""
-        async with self._uow(read_only=True) as uow:
-            runs = await uow.history.version()
-            states = await uow.history.states_version()
-        return self._config.current, *runs, *states
-
     async def cctray(self) -> list[CcTrayProject]:
         config = self._config.current
         async with self._uow(read_only=True) as uow:
-            current = await uow.history.current_stage_runs()
-            completed = await uow.history.last_completed_stage_runs()
-            done_jobs = await uow.history.last_completed_jobs()
-            failing = [
-                r.pipeline_id
-                for r in current
-                if r.stage.result is StageResult.FAILED and r.pipeline_id is not None
-            ]
-            breakers = await uow.history.breakers(failing)
-        current_by = {(r.pipeline_name.lower(), r.stage.name.lower()): r for r in current}
-        completed_by = {(r.pipeline_name.lower(), r.stage.name.lower()): r for r in completed}
-        jobs_by = {
-            (i.pipeline_name.lower(), i.stage_name.lower(), i.job_name.lower()): (j, i)
-            for j, i in done_jobs
-        }
+            found = await cctray_projects(uow, config, None)
+        return [project for projects in found.values() for project in projects]
+
+
+def _cctray_tokens(config: CruiseConfig) -> dict[str, object]:
+    """What a pipeline's CCTray entries take from the config, by lower-cased name, in the
+    document's order (by name, as GoCD sorts them)."""
+    return {
+        p.name.lower(): (p.name, tuple(s.name for s in configured_stages(config, p)))
+        for p in sorted(config.runnable_pipelines(), key=lambda p: p.name)
+    }
+
+
+async def cctray_projects(
+    uow: UnitOfWork, config: CruiseConfig, keys: list[str] | None
+) -> dict[str, tuple[CcTrayProject, ...]]:
+    """The CCTray projects of the pipelines named by lower-cased `keys` (every pipeline when
+    None), by pipeline in the document's order; a fixed number of queries either way."""
+    current = await uow.history.current_stage_runs(keys)
+    completed = await uow.history.last_completed_stage_runs(keys)
+    done_jobs = await uow.history.last_completed_jobs(keys)
+    failing = [
+        r.pipeline_id
+        for r in current
+        if r.stage.result is StageResult.FAILED and r.pipeline_id is not None
+    ]
+    breakers = await uow.history.breakers(failing)
+    current_by = {(r.pipeline_name.lower(), r.stage.name.lower()): r for r in current}
+    completed_by = {(r.pipeline_name.lower(), r.stage.name.lower()): r for r in completed}
+    jobs_by = {
+        (i.pipeline_name.lower(), i.stage_name.lower(), i.job_name.lower()): (j, i)
+        for j, i in done_jobs
+    }
+    chosen = (
+        config.runnable_pipelines()
+        if keys is None
+        else [p for key in keys if (p := config.runnable(key)) is not None]
+    )
+    found: dict[str, tuple[CcTrayProject, ...]] = {}
+    for pipeline in sorted(chosen, key=lambda p: p.name):
         projects: list[CcTrayProject] = []
-        for pipeline in sorted(config.runnable_pipelines(), key=lambda p: p.name):
-            runs = []
-            for stage in configured_stages(config, pipeline):
-                run = current_by.get((pipeline.name.lower(), stage.name.lower()))
-                if run is not None:
-                    runs.append((stage, run))
-            runs.sort(key=lambda pair: pair[1].stage.order)
-            for stage, run in runs:
-                key = (pipeline.name.lower(), stage.name.lower())
-                stage_breakers = (
-                    tuple(breakers.get(run.pipeline_id or 0, ()))
-                    if run.stage.result is StageResult.FAILED
-                    else ()
-                )
-                projects.append(
-                    _stage_project(pipeline, stage, run, completed_by.get(key), stage_breakers)
-                )
-                for job in sorted(run.stage.jobs, key=lambda j: j.name):
-                    done = jobs_by.get((*key, job.name.lower()))
-                    projects.append(_job_project(pipeline, stage, run, job, done, stage_breakers))
-        return projects
+        runs = []
+        for stage in configured_stages(config, pipeline):
+            run = current_by.get((pipeline.name.lower(), stage.name.lower()))
+            if run is not None:
+                runs.append((stage, run))
+        runs.sort(key=lambda pair: pair[1].stage.order)
+        for stage, run in runs:
+            key = (pipeline.name.lower(), stage.name.lower())
+            stage_breakers = (
+                tuple(breakers.get(run.pipeline_id or 0, ()))
+                if run.stage.result is StageResult.FAILED
+                else ()
+            )
+            projects.append(
+                _stage_project(pipeline, stage, run, completed_by.get(key), stage_breakers)
+            )
+            for job in sorted(run.stage.jobs, key=lambda j: j.name):
+                done = jobs_by.get((*key, job.name.lower()))
+                projects.append(_job_project(pipeline, stage, run, job, done, stage_breakers))
+        found[pipeline.name.lower()] = tuple(projects)
+    return found
+
+
+class CcTrayReadModel:
+    """CCTray's projects, kept between requests and refreshed per pipeline like the
+    dashboard (`PerPipelineCache`); unchanged pipelines keep the same tuple of projects."""
+
+    def __init__(self, uow: UnitOfWorkFactory, config: ConfigService) -> None:
+        self._cache: PerPipelineCache[tuple[CcTrayProject, ...]] = PerPipelineCache(
+            uow, lambda: config.current, _cctray_tokens, cctray_projects
+        )
+
+    async def projects(self) -> PerPipelineState[tuple[CcTrayProject, ...]]:
+        """By lower-cased pipeline name in the document's order."""
+        return await self._cache.current()
 
 
 def _stage_project(

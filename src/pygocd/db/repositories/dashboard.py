@@ -20,7 +20,7 @@ from pygocd.db.repositories.pipelines import (
     pipeline_state_from_row,
     stage_from_row,
 )
-from pygocd.db.tables import jobs, pipeline_states, pipelines, stages
+from pygocd.db.tables import jobs, pipeline_changes, pipeline_states, pipelines, stages
 from pygocd.domain.runs import (
     BuildCause,
     BuildCauseType,
@@ -42,6 +42,20 @@ def _chunks(values: list[str]) -> list[list[str]]:
 class SqlDashboardRepository:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
+
+    async def change_marker(self) -> tuple[int, int]:
+        """(count, sum) of the per-pipeline change counters. Counters only grow and rows are
+        never deleted, so this differs from an earlier reading iff some pipeline changed."""
+        query = select(func.count(), func.coalesce(func.sum(pipeline_changes.c.version), 0))
+        count, total = (await self._connection.execute(query)).one()
+        return int(count), int(total)
+
+    async def change_versions(self) -> dict[str, int]:
+        """Every pipeline's change counter, by lower-cased name (missing: never changed)."""
+        rows = await self._connection.execute(
+            select(pipeline_changes.c.name_key, pipeline_changes.c.version)
+        )
+        return {str(key): int(version) for key, version in rows}
 
     async def states(self, names: Collection[str] | None = None) -> dict[str, PipelineState]:
         keys = None if names is None else sorted({p.lower() for p in names})

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 
-from sqlalchemy import ColumnElement, RowMapping, Select, and_, case, func, select
+from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
@@ -21,7 +21,6 @@ from pygocd.db.tables import (
     materials,
     modifications,
     pipeline_material_revisions,
-    pipeline_states,
     pipelines,
     stages,
 )
@@ -119,31 +118,6 @@ class SqlRunHistoryRepository:
         )
         rows, older, newer = await self._page(query, jobs.c.id, page_size, after, before)
         return await self._jobs_with_identifiers(rows), older, newer
-
-    async def version(self) -> tuple[int, int]:
-        """Changes whenever a run changes: (newest job transition id, newest stage id). Every
-        job or stage state change writes a transition row; new stage runs add a stage row."""
-        query = select(
-            select(func.max(job_state_transitions.c.id)).scalar_subquery(),
-            select(func.max(stages.c.id)).scalar_subquery(),
-        )
-        row = (await self._connection.execute(query)).one()
-        return int(row[0] or 0), int(row[1] or 0)
-
-    async def states_version(self) -> tuple[str, ...]:
-        """Changes whenever a pipeline is paused, unpaused, locked or unlocked."""
-        paused = func.sum(case((pipeline_states.c.paused.is_(True), 1), else_=0))
-        locked = func.sum(case((pipeline_states.c.locked.is_(True), 1), else_=0))
-        query = select(
-            func.count(),
-            paused,
-            locked,
-            func.sum(func.coalesce(pipeline_states.c.locked_by_pipeline_id, 0)),
-            func.max(pipeline_states.c.paused_at),
-            func.sum(func.length(func.coalesce(pipeline_states.c.pause_cause, ""))),
-        ).select_from(pipeline_states)
-        row = (await self._connection.execute(query)).one()
-        return tuple(str(value) for value in row)
 
     # -- CCTray ---------------------------------------------------------------------------
 

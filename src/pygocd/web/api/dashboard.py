@@ -4,6 +4,8 @@ model (`pygocd.services.dashboard`) in GoCD's JSON, with an ETag and 304 on `If-
 from __future__ import annotations
 
 import hashlib
+import json
+from dataclasses import dataclass
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -15,13 +17,13 @@ from pygocd.services.dashboard import (
     DashboardInstance,
     DashboardPipeline,
     DashboardSection,
-    DashboardService,
     DashboardStage,
 )
 from pygocd.web.api.config_repos import unquote_etag
-from pygocd.web.api.pipelines import base_url, history_service, services
+from pygocd.web.api.pipelines import base_url
 from pygocd.web.api.representers_runs import epoch_ms, iso
 from pygocd.web.api.versioning import NO_CACHE, accepts, compact_response, media_type
+from pygocd.web.read_models import read_models
 
 Response4 = compact_response(4)
 DOC = "https://api.gocd.org/current/#dashboard"
@@ -133,6 +135,61 @@ def dashboard_json(dashboard: Dashboard, base: str) -> Json:
     }
 
 
+def _compact(content: object) -> bytes:
+    return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class _Fragment:
+    pipeline: DashboardPipeline
+    json: bytes
+    digest: bytes
+
+
+class DashboardBody:
+    """The v4 body, assembled from one JSON fragment per pipeline (compact JSON concatenates
+    into exactly what encoding the whole tree gives). A fragment is kept while the read
+    model hands out the same `DashboardPipeline` object, i.e. until that pipeline changes.
+    The ETag hashes the fragments' digests rather than the whole body (megabytes with
+    thousands of pipelines): as strong, and only the changed fragments are hashed again."""
+
+    def __init__(self) -> None:
+        self._fragments: dict[str, _Fragment] = {}
+        self._base = ""
+        self._last: tuple[Dashboard, bytes, str] | None = None
+
+    def render(self, board: Dashboard, base: str) -> tuple[bytes, str]:
+        """The body and its ETag."""
+        last = self._last
+        if last is not None and last[0] is board and self._base == base:
+            return last[1], last[2]
+        if base != self._base:
+            self._fragments, self._base = {}, base
+        fragments = {}
+        for p in board.pipelines:
+            key = p.name.lower()
+            found = self._fragments.get(key)
+            if found is None or found.pipeline is not p:
+                encoded = _compact(_pipeline(p, base))
+                found = _Fragment(p, encoded, hashlib.sha256(encoded).digest())
+            fragments[key] = found
+        self._fragments = fragments
+        sections = Dashboard(board.pipeline_groups, board.environments, ())
+        head = _compact(dashboard_json(sections, base))
+        head = head[: -len(b"]}}")]  # up to the opening of the pipelines list
+        body = b"".join((head, b",".join(f.json for f in fragments.values()), b"]}}"))
+        etag = hashlib.sha256(b"".join((head, *(f.digest for f in fragments.values()))))
+        self._last = (board, body, etag.hexdigest())
+        return body, etag.hexdigest()
+
+
+def dashboard_body(request: Request) -> DashboardBody:
+    found: DashboardBody | None = getattr(request.app.state, "dashboard_body", None)
+    if found is None:
+        found = request.app.state.dashboard_body = DashboardBody()
+    return found
+
+
 @router.get(
     "/api/dashboard",
     response_class=Response4,
@@ -140,18 +197,11 @@ def dashboard_json(dashboard: Dashboard, base: str) -> Json:
     summary="Every pipeline with its groups, environments and latest instances",
 )
 async def dashboard(request: Request) -> Response:
-    """Between two changes (config, runs, pause, lock) the body comes from a per-process
-    cache keyed by a change marker read from the shared database on every request."""
-    s = services(request)
-    base = base_url(request)
-    key = (base, *await history_service(request).dashboard_version())
-    cached = getattr(request.app.state, "dashboard_cache", None)
-    if cached is None or cached[0] != key:
-        model = await DashboardService(s.uow, s.config.current).dashboard()
-        body = Response4(dashboard_json(model, base)).body
-        cached = (key, body, hashlib.sha256(body).hexdigest())
-        request.app.state.dashboard_cache = cached
-    _, body, etag = cached
+    """Rendered from the app's dashboard read model, which re-reads only the pipelines that
+    changed (per-pipeline change counters in the shared database, so changes made by other
+    server processes show too); each pipeline's JSON is re-encoded only when it changed."""
+    board = await read_models(request).dashboard.dashboard()
+    body, etag = dashboard_body(request).render(board, base_url(request))
     if unquote_etag(request.headers.get("if-none-match")) == etag:
         return Response(status_code=304, headers={"ETag": f'"{etag}"'})
     return Response(

@@ -9,6 +9,7 @@ stage `counter` is a string in instances and history, a number in the stage v3 i
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 from xml.sax.saxutils import quoteattr
@@ -335,10 +336,18 @@ def job_json(job: JobInstance, identifier: JobIdentifier) -> Json:
 # -- CCTray ------------------------------------------------------------------------------
 
 
-def cctray_xml(projects: list[CcTrayProject], base: str) -> str:
-    """GoCD's CCTray document: one line per project, attributes in GoCD's order, breakers
-    nested inline, two-space indent, no newline after `</Projects>`."""
-    lines = ['<?xml version="1.0" encoding="utf-8"?>', "<Projects>"]
+def cctray_document(parts: list[str]) -> str:
+    """GoCD's CCTray document around project lines (non-empty parts from `cctray_lines`):
+    one line per project, two-space indent, no newline after `</Projects>`."""
+    return "\n".join(
+        ['<?xml version="1.0" encoding="utf-8"?>', "<Projects>", *parts, "</Projects>"]
+    )
+
+
+def cctray_lines(projects: Sequence[CcTrayProject], base: str) -> str:
+    """The `<Project>` lines of `projects` joined by newlines: attributes in GoCD's order,
+    breakers nested inline."""
+    lines = []
     for p in projects:
         attributes = (
             f"name={_attr(p.name)} activity={_attr(p.activity.value)} "
@@ -355,7 +364,6 @@ def cctray_xml(projects: list[CcTrayProject], base: str) -> str:
             )
         else:
             lines.append(f"  <Project {attributes} />")
-    lines.append("</Projects>")
     return "\n".join(lines)
 
 

@@ -33,7 +33,7 @@ from pygocd.services.dashboard import (
 )
 from pygocd.services.health import HealthLevel, HealthMessage
 from pygocd.services.registry import Services
-from pygocd.services.run_history import RunHistoryService
+from pygocd.web.read_models import read_models
 from pygocd.web.ui import formatting
 from pygocd.web.ui.pages import PageContext, render_fragment, render_markup, render_page
 
@@ -96,23 +96,10 @@ def health_summary(messages: Sequence[HealthMessage]) -> str:
 
 
 async def current_dashboard(request: Request) -> Dashboard:
-    """The whole read model, shared by the app's requests between two changes.
-
-    Keyed by the change marker the dashboard API uses (config snapshot, newest job transition
-    and stage run, pause and lock state), read from the shared database on every request, so
-    it also sees changes made by another server process. The marker is read before the model:
-    a change in between only makes the kept model newer than its key, never older.
-    """
-    services = services_of(request)
-    version = await RunHistoryService(services.uow, services.config).dashboard_version()
-    kept: tuple[tuple[object, ...], Dashboard] | None = getattr(
-        request.app.state, "ui_dashboard", None
-    )
-    if kept is not None and kept[0] == version:
-        return kept[1]
-    board = await dashboard_service(services).dashboard()
-    request.app.state.ui_dashboard = (version, board)
-    return board
+    """The app's dashboard read model: shared by the app's requests and streams, and after a
+    change (in this or another server process) refreshed for the changed pipelines only, so
+    the cards of the others are reused as they are (`card_html`)."""
+    return await read_models(request).dashboard.dashboard()
 
 
 async def dashboard_context(request: Request, group_by: str) -> DashboardContext:
@@ -148,14 +135,16 @@ def card_html(p: DashboardPipeline, *, oob: bool = False) -> Markup:
     """A pipeline's card; `oob` marks it for an out-of-band swap over SSE.
 
     Memoised per pipeline: the last rendering is reused while the pipeline's dashboard entry
-    is equal to the one it was rendered from (the card shows nothing else; times are written
-    as instants, localised in the browser). One entry per pipeline and flavour, so the memo
-    is bounded by the pipeline count; it is dropped whole past a generous limit (pipelines
-    renamed and removed over a long uptime).
+    is the one (or one equal to the one) it was rendered from (the card shows nothing else;
+    times are written as instants, localised in the browser). One entry per pipeline and
+    flavour, so the memo is bounded by the pipeline count; it is dropped whole past a
+    generous limit (pipelines renamed and removed over a long uptime).
     """
     key = (p.name.lower(), oob)
     found = _cards.get(key)
-    if found is not None and found[0] == p:
+    # The read model hands out the same object while the pipeline is unchanged: compare by
+    # identity first, which spares a deep comparison per card on every page.
+    if found is not None and (found[0] is p or found[0] == p):
         return found[1]
     html = render_markup("dashboard/_card.html", p=p, oob=oob)
     if len(_cards) >= _CARD_CACHE_LIMIT:

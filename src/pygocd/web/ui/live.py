@@ -21,8 +21,8 @@ from pygocd.services.events import CONFIG_CHANGED, JOB_CHANGED, PIPELINE_CHANGED
 from pygocd.services.ports import Event, EventBus
 from pygocd.web.ui.dashboard import (
     GROUP_BY_GROUPS,
+    current_dashboard,
     dashboard_context,
-    dashboard_service,
     render_cards,
     services_of,
 )
@@ -110,7 +110,10 @@ async def dashboard_events(
             )
         if not names:
             return ""
-        return render_cards(await dashboard_service(services).pipelines(names))
+        # From the app's read model (refreshed here for the changed pipelines), so the next
+        # page load and the other open dashboards find these pipelines read already.
+        board = await current_dashboard(request)
+        return render_cards([p for p in board.pipelines if p.name.lower() in names])
 
     resume = request.headers.get("last-event-id") is not None
     return sse(request, fragment_stream(services.bus, render, resume=resume, event="cards"))
