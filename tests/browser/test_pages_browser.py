@@ -204,6 +204,52 @@ def test_9_stage_details_rerun_and_activity_pause(page: Page, server: Server) ->
     expect(page.locator("#flash")).to_contain_text("unpaused successfully")
 
 
+def newest_counter(server: Server, name: str) -> int:
+    page = httpx.get(server.url("/go/pipelines")).text
+    card_html = page.split(f'id="pipeline-{name}"', 1)[1].split("</article>", 1)[0]
+    return max((int(c) for c in re.findall(r"Instance: (\d+)", card_html)), default=0)
+
+
+def test_10_stage_popup_updates_live_while_open(page: Page, server: Server) -> None:
+    page.goto(server.url("/go/pipelines"))
+    page.wait_for_function("document.documentElement.dataset.live === 'open'")
+    for _attempt in range(3):
+        before = newest_counter(server, "build-app")
+        eventually(
+            lambda: (
+                "accepted"
+                in httpx.post(server.url("/go/ui/pipelines/build-app/trigger"), headers=HX).text
+            )
+        )
+        counter = before + 1
+        eventually(lambda n=counter: newest_counter(server, "build-app") >= n)
+        expect(card(page, "build-app")).to_contain_text(f"Instance: {counter}")
+        segment(page, "build-app", "compile").click()
+        popup = page.get_by_role("dialog", name=f"Stage compile of build-app {counter}")
+        expect(popup).to_be_visible()
+        state = popup.locator(".jobs-table__state")
+        if state.inner_text() not in ("Passed", "Failed", "Cancelled"):
+            break
+        page.keyboard.press("Escape")  # finished before it opened: nothing to watch, again
+    else:
+        pytest.fail("the job finished before its popup opened, three times")
+    page.evaluate("document.querySelector('dialog.stage-overview[open]').dataset.opened = '1'")
+    if running(server):
+        expect(state).to_have_text("Passed", timeout=30_000)
+    else:
+        response = httpx.post(
+            server.url(f"/go/api/stages/build-app/{counter}/compile/1/cancel"),
+            headers={"Accept": "application/vnd.go.cd.v3+json", "X-GoCD-Confirm": "true"},
+        )
+        assert response.status_code == 200, response.text
+        expect(state).to_have_text("Cancelled")
+    # the same dialog, still open: updated in place, not closed and opened again
+    assert page.evaluate("document.querySelector('dialog.stage-overview[open]').dataset.opened")
+    expect(popup).to_be_visible()
+    page.keyboard.press("Escape")
+    expect(popup).to_be_hidden()
+
+
 def test_99_pages_reconnect_after_a_server_restart(page: Page, server: Server) -> None:
     page.goto(server.url("/go/pipelines"))
     page.wait_for_function("document.documentElement.dataset.live === 'open'")

@@ -109,3 +109,90 @@
     }
   });
 })();
+
+/*
+ * The stage popup stays live while it is open: when a live update replaces the card of its
+ * pipeline (a job of it changed; the card arrives over the dashboard's SSE stream) or the
+ * whole content, the popup is fetched again and its contents are swapped in place, so it
+ * stays open, keeps the jobs ticked for a rerun and keeps focus on the same control.
+ */
+(function () {
+  "use strict";
+
+  function swap(dialog, html) {
+    var holder = document.createElement("div");
+    holder.innerHTML = html;
+    var fresh = holder.querySelector("dialog");
+    if (!fresh) {
+      return;
+    }
+    var ticked = {};
+    dialog.querySelectorAll("input[name=job]:checked").forEach(function (box) {
+      ticked[box.value] = true;
+    });
+    var focused = dialog.contains(document.activeElement) ? document.activeElement.getAttribute("aria-label") : null;
+    var anchored = dialog.classList.contains("is-anchored");
+    dialog.className = fresh.className;
+    dialog.classList.toggle("is-anchored", anchored);
+    dialog.innerHTML = fresh.innerHTML;
+    dialog.querySelectorAll("input[name=job]").forEach(function (box) {
+      box.checked = !box.disabled && ticked[box.value] === true;
+    });
+    if (window.htmx) {
+      window.htmx.process(dialog);
+    }
+    if (focused !== null) {
+      var again = null;
+      dialog.querySelectorAll("[aria-label]").forEach(function (element) {
+        if (!again && element.getAttribute("aria-label") === focused) {
+          again = element;
+        }
+      });
+      (again || dialog.querySelector("[data-dialog-close]")).focus();
+    }
+  }
+
+  function refresh(dialog) {
+    // one request at a time per popup; changes meanwhile ask for one more afterwards
+    if (dialog.dataset.refreshing) {
+      dialog.dataset.again = "1";
+      return;
+    }
+    dialog.dataset.refreshing = "1";
+    window.fetch(dialog.getAttribute("data-refresh-url"), { headers: { "HX-Request": "true" } })
+      .then(function (response) {
+        return response.ok ? response.text() : null;
+      })
+      .catch(function () {
+        return null;
+      })
+      .then(function (html) {
+        delete dialog.dataset.refreshing;
+        if (html && dialog.isConnected && dialog.open) {
+          swap(dialog, html);
+        }
+        if (dialog.dataset.again) {
+          delete dialog.dataset.again;
+          refresh(dialog);
+        }
+      });
+  }
+
+  document.addEventListener("htmx:load", function (event) {
+    var element = event.target;
+    if (!element.classList) {
+      return;
+    }
+    var name = null;
+    if (element.classList.contains("pipeline-card")) {
+      name = element.getAttribute("data-pipeline-name");
+    } else if (element.id !== "dashboard-content") {
+      return;
+    }
+    document.querySelectorAll("dialog.stage-overview[open][data-refresh-url]").forEach(function (dialog) {
+      if (name === null || dialog.getAttribute("data-pipeline-name") === name) {
+        refresh(dialog);
+      }
+    });
+  });
+})();
