@@ -77,6 +77,19 @@ async def console_of(client: httpx.AsyncClient, locator: str) -> str:
     return response.text
 
 
+async def run_stages(
+    services: Services,
+    make_agent: Callable[..., Agent],
+    material: GitMaterialConfig,
+    *stages: StageConfig,
+) -> None:
+    """Pipeline `app` with these stages, triggered and run to the end by one agent."""
+    await save(services, PipelineConfig(name="app", materials=(material,), stages=stages))
+    await trigger(services, "app")
+    jobs = sum(len(stage.jobs) for stage in stages)
+    await asyncio.wait_for(make_agent().run(max_jobs=jobs), 60)
+
+
 async def test_a_two_stage_pipeline_passes_an_artifact_by_fetch(
     agent_services: Services,
     transport: httpx.ASGITransport,
@@ -106,17 +119,13 @@ async def test_a_two_stage_pipeline_passes_an_artifact_by_fetch(
             ExecTask("cat", ("fetched/app.txt",)),
         ),
     )
-    await save(
+    await run_stages(
         agent_services,
-        PipelineConfig(
-            name="app",
-            materials=(material,),
-            stages=(StageConfig("build", jobs=(build,)), StageConfig("test", jobs=(test,))),
-        ),
+        make_agent,
+        material,
+        StageConfig("build", jobs=(build,)),
+        StageConfig("test", jobs=(test,)),
     )
-    await trigger(agent_services, "app")
-    agent = make_agent()
-    await asyncio.wait_for(agent.run(max_jobs=2), 60)
     async with agent_services.uow() as uow:
         instance = await uow.pipeline_instances.find("app", 1)
     assert instance is not None
@@ -165,17 +174,13 @@ async def test_fetch_sends_the_sha1_of_a_local_copy_and_skips_an_unchanged_file(
             ExecTask("cat", ("fetched/app.txt",)),
         ),
     )
-    await save(
+    await run_stages(
         agent_services,
-        PipelineConfig(
-            name="app",
-            materials=(material,),
-            stages=(StageConfig("build", jobs=(build,)), StageConfig("test", jobs=(test,))),
-        ),
+        make_agent,
+        material,
+        StageConfig("build", jobs=(build,)),
+        StageConfig("test", jobs=(test,)),
     )
-    await trigger(agent_services, "app")
-    agent = make_agent()
-    await asyncio.wait_for(agent.run(max_jobs=2), 60)
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
         log = await console_of(client, "app/1/test/1/verify")
     assert log.count("Artifact is not modified, skipped fetching it") == 1, log
@@ -207,15 +212,7 @@ async def test_test_artifacts_are_uploaded_and_merged_into_testoutput(
             ArtifactConfig(ArtifactType.TEST, source="missing-folder"),
         ),
     )
-    await save(
-        agent_services,
-        PipelineConfig(
-            name="app", materials=(material,), stages=(StageConfig("build", jobs=(job,)),)
-        ),
-    )
-    await trigger(agent_services, "app")
-    agent = make_agent()
-    await asyncio.wait_for(agent.run(max_jobs=1), 60)
+    await run_stages(agent_services, make_agent, material, StageConfig("build", jobs=(job,)))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
         log = await console_of(client, "app/1/build/1/unit")
         page = await client.get("/go/files/app/1/build/1/unit/testoutput/index.html")

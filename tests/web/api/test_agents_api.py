@@ -35,6 +35,24 @@ async def http(agent_services: Services, settings: Settings) -> AsyncIterator[ht
         yield client
 
 
+async def building_agent(agent_services: Services, uuid: str) -> None:
+    """A registered agent that has just been given the one job of pipeline `app`."""
+    assert agent_services.agents is not None
+    assert agent_services.assignment is not None
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app",
+            materials=(REPO,),
+            stages=(StageConfig("build", jobs=(JobConfig("compile", tasks=(ExecTask("true"),)),)),),
+        ),
+    )
+    await commit(agent_services)
+    await register(agent_services, uuid)
+    await trigger(agent_services, "app")
+    await agent_services.assignment.claim(await agent_services.agents.get(uuid))
+
+
 async def test_list_and_get_show_gocds_agent_shape(
     agent_services: Services, http: httpx.AsyncClient
 ) -> None:
@@ -103,20 +121,7 @@ async def test_delete_needs_a_disabled_agent(
 async def test_job_run_history_and_build_details(
     agent_services: Services, http: httpx.AsyncClient
 ) -> None:
-    assert agent_services.agents is not None
-    assert agent_services.assignment is not None
-    await save(
-        agent_services,
-        PipelineConfig(
-            name="app",
-            materials=(REPO,),
-            stages=(StageConfig("build", jobs=(JobConfig("compile", tasks=(ExecTask("true"),)),)),),
-        ),
-    )
-    await commit(agent_services)
-    await register(agent_services, "a1")
-    await trigger(agent_services, "app")
-    await agent_services.assignment.claim(await agent_services.agents.get("a1"))
+    await building_agent(agent_services, "a1")
     agent = (await http.get("/go/api/agents/a1", headers=V7)).json()
     assert agent["agent_state"] == "Building"
     assert agent["build_details"]["pipeline_name"] == "app"
@@ -287,20 +292,7 @@ async def test_bulk_delete_removes_only_disabled_idle_agents(
 async def test_a_building_agent_cannot_be_deleted_even_when_disabled(
     agent_services: Services, http: httpx.AsyncClient
 ) -> None:
-    assert agent_services.agents is not None
-    assert agent_services.assignment is not None
-    await save(
-        agent_services,
-        PipelineConfig(
-            name="app",
-            materials=(REPO,),
-            stages=(StageConfig("build", jobs=(JobConfig("compile", tasks=(ExecTask("true"),)),)),),
-        ),
-    )
-    await commit(agent_services)
-    await register(agent_services, "a1")
-    await trigger(agent_services, "app")
-    await agent_services.assignment.claim(await agent_services.agents.get("a1"))
+    await building_agent(agent_services, "a1")
     await http.patch("/go/api/agents/a1", headers=V7, json={"agent_config_state": "Disabled"})
     refused = await http.request("DELETE", "/go/api/agents", headers=V7, json={"uuids": ["a1"]})
     assert refused.status_code == 422
@@ -340,3 +332,14 @@ async def test_kill_running_tasks_needs_a_cancelling_agent_and_a_confirm_header(
     await agent_services.agents.heartbeat("a1", AgentRuntimeStatus.IDLE)
     assert not agent_services.agents.kill_requested("a1")
     assert (await http.post(url, headers=confirm)).status_code == 409
+
+
+async def test_bulk_requests_larger_than_a_megabyte_are_refused(
+    agent_services: Services, http: httpx.AsyncClient
+) -> None:
+    await register(agent_services, "a1")
+    huge = {"uuids": ["a1"], "operations": {"resources": {"add": ["x" * (1024 * 1024)]}}}
+    for method in ("PATCH", "DELETE"):
+        response = await http.request(method, "/go/api/agents", headers=V7, json=huge)
+        assert response.status_code == 413
+    assert (await http.get("/go/api/agents/a1", headers=V7)).json()["resources"] == []

@@ -26,7 +26,7 @@ from pygocd.services.agents import (
     PendingAgentsNeedState,
 )
 from pygocd.web.api.representers import iso_time
-from pygocd.web.api.requests import NOT_JSON, RequestRejected, is_json_content_type, json_body
+from pygocd.web.api.requests import json_body
 from pygocd.web.api.requests import message as rejected
 from pygocd.web.api.versioning import NO_CACHE, accepts, media_type, versioned_response
 
@@ -147,16 +147,9 @@ def _names(value: Any) -> tuple[str, ...] | None:
 
 
 async def _body(request: Request, *, need_json_type: bool) -> Any:
-    """The request's JSON ({} without a body); GoCD's 415 and 400 answers otherwise."""
-    raw = await request.body()
-    if not raw.strip():
-        return {}
-    if need_json_type and not is_json_content_type(request.headers.get("content-type")):
-        raise rejected(NOT_JSON, 415)
-    try:
-        return json.loads(raw)
-    except (ValueError, UnicodeDecodeError, RecursionError) as error:
-        raise RequestRejected(400, {"error": f"Payload data is not valid JSON: {error}"}) from None
+    """The request's JSON ({} without a body, which GoCD takes here without a confirm)."""
+    body = await json_body(request, need_confirm=False, need_json_type=need_json_type)
+    return {} if body is None else body
 
 
 def _config_state(value: Any) -> AgentConfigState | None:
@@ -169,12 +162,12 @@ def _config_state(value: Any) -> AgentConfigState | None:
     return AgentConfigState.ENABLED if wanted == "enabled" else AgentConfigState.DISABLED
 
 
-def _strings(body: Json, key: str, where: Json | None = None) -> tuple[str, ...]:
+def _strings(body: Json, key: str) -> tuple[str, ...]:
     """An optional array of strings at `body[key]`, with GoCD's 422 for anything else."""
     value = body.get(key)
     if value is None:
         return ()
-    shown = json.dumps(where if where is not None else body, separators=(",", ":"))
+    shown = json.dumps(body, separators=(",", ":"))
     if not isinstance(value, list):
         raise rejected(f"Could not read property '{key}' as a JsonArray in json `{shown}`", 422)
     if not all(isinstance(v, str) for v in value):

@@ -55,17 +55,20 @@ def is_json_content_type(value: str | None) -> bool:
     return (value or "").split(";", 1)[0].strip().lower() == "application/json"
 
 
-async def json_body(request: Request) -> Any:
-    """The request's JSON, or None for a confirmed bodyless request (see the module text)."""
+async def json_body(
+    request: Request, *, need_confirm: bool = True, need_json_type: bool = True
+) -> Any:
+    """The request's JSON, or None for a confirmed bodyless request (see the module text).
+    Endpoints GoCD does not filter (the agents API's PATCH and DELETE) turn the checks off."""
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
         raise _too_large()
     raw = await request.body()
     if not raw.strip():
-        if "x-gocd-confirm" not in request.headers:
+        if need_confirm and "x-gocd-confirm" not in request.headers:
             raise message(CONFIRM_MISSING, 400)
         return None
-    if not is_json_content_type(request.headers.get("content-type")):
+    if need_json_type and not is_json_content_type(request.headers.get("content-type")):
         raise message(NOT_JSON, 415)
     if len(raw) > MAX_BODY_BYTES:
         raise _too_large()
