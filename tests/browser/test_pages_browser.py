@@ -258,6 +258,8 @@ def test_99_pages_reconnect_after_a_server_restart(page: Page, server: Server) -
     page.evaluate("delete document.documentElement.dataset.live")
     server.start()
     page.wait_for_function("document.documentElement.dataset.live === 'open'", timeout=30_000)
+    # Config-repo pipelines come back when the restarted server has parsed the repo again.
+    eventually(lambda: "pipeline-deploy" in httpx.get(server.url("/go/pipelines")).text)
     response = httpx.post(
         server.url("/go/ui/pipelines/deploy/pause"), headers=HX, data={"reason": "after restart"}
     )

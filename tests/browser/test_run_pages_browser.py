@@ -247,3 +247,18 @@ def test_vsm_link_on_the_card_leads_to_the_map_whose_nodes_lead_on(
     page.goto(site.url("/go/pipelines/value_stream_map/site-app/2"))
     page.get_by_role("link", name="build (Passed)").first.click()
     expect(page).to_have_url(site.url("/go/pipelines/site-app/2/build/1"))
+
+
+def test_a_material_revision_on_the_map_opens_that_revision_s_map(
+    page: Page, mobile: Page, site: Server
+) -> None:
+    page.goto(site.url("/go/pipelines/value_stream_map/site-app/2"))
+    material = page.locator(".vsm-node--material")
+    material.get_by_role("link", name=re.compile("^VSM of revision")).click()
+    expect(page).to_have_url(re.compile("/go/materials/value_stream_map/[0-9a-f]+/[0-9a-f]{40}$"))
+    current = page.locator(".vsm-node[aria-current=page]")
+    expect(current).to_have_class(re.compile("vsm-node--material"))
+    expect(current).to_contain_text("Add a page")
+    expect(page.locator(".vsm-node[data-node=site-app]")).to_contain_text("Instance: 2")
+    expect(page.locator(".vsm-node[data-node=site-deploy]")).to_be_visible()
+    check_page(page, mobile, page.url, "vsm-material")

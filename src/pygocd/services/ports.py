@@ -160,6 +160,10 @@ class MaterialRepository(Protocol):
 
     async def count_modifications(self, fingerprint: str) -> int: ...
 
+    async def find_modification(self, fingerprint: str, revision: str) -> Modification | None:
+        """The material's (newest) modification with this revision, without its files."""
+        ...
+
     async def modifications_by_ids(self, ids: list[int]) -> list[Modification]:
         """Modifications with their files, in the order of `ids` (e.g. a `MATERIAL_UPDATED`
         event's `modification_ids`)."""
@@ -235,6 +239,11 @@ class RunHistoryRepository(Protocol):
     async def consumers(self, downstream: str, upstream: str, upstream_counter: int) -> list[int]:
         """Counters of `downstream`'s instances built from a dependency revision of the
         upstream instance `upstream/upstream_counter`, oldest first."""
+        ...
+
+    async def built_with(self, pipeline: str, fingerprint: str, modification_id: int) -> list[int]:
+        """Counters of `pipeline`'s instances whose build took in that modification of the
+        material (it lies in their from..to range), oldest first."""
         ...
 
 

@@ -100,8 +100,12 @@ class Node:
 
 @dataclass
 class ValueStreamMap:
+    """`current_pipeline` is the pipeline whose map this is; a material's map (GoCD's
+    `/materials/value_stream_map/:fingerprint/:revision`) has `current_material` instead."""
+
     current_pipeline: str
     levels: list[list[Node]]
+    current_material: str | None = None
 
 
 class VsmNotFound(Exception):
@@ -184,6 +188,38 @@ class ValueStreamMapService:
         self._assign_levels(root)
         levels = self._dummies_and_levels(list(nodes.values()))
         return ValueStreamMap(instance.name, levels)
+
+    async def build_for_material(self, fingerprint: str, revision: str) -> ValueStreamMap:
+        """The map of one material revision: the material, the pipelines using it with the
+        instances that took the revision in, and everything downstream of them."""
+        config = self._config.current
+        users = config.pipelines_using(fingerprint)
+        if not users:
+            raise VsmNotFound(f"Material with fingerprint '{fingerprint}' not found.")
+        async with self._uow(read_only=True) as uow:
+            modification = await uow.materials.find_modification(fingerprint, revision)
+            if modification is None or modification.id is None:
+                raise VsmNotFound(
+                    f"Modification '{revision}' for material with fingerprint "
+                    f"'{fingerprint}' not found."
+                )
+            nodes: dict[str, Node] = {}
+            root = self._material_node(
+                config, nodes, MaterialRevision(fingerprint, (modification,))
+            )
+            for pipeline in users:
+                node = self._pipeline_node(config, nodes, pipeline.name)
+                node.add_parent(root)
+                for counter in await uow.history.built_with(
+                    pipeline.name, fingerprint, modification.id
+                ):
+                    found = await uow.pipeline_instances.find(pipeline.name, counter)
+                    if found is not None:
+                        self._add_instance(config, node, found)
+            await self._downstream(uow, config, nodes, root, start=list(root.children))
+        self._assign_levels(root)
+        levels = self._dummies_and_levels(list(nodes.values()))
+        return ValueStreamMap(root.name, levels, current_material=fingerprint)
 
     # -- graph ----------------------------------------------------------------------------
 
@@ -271,11 +307,20 @@ class ValueStreamMapService:
             await self._upstream(uow, config, nodes, parent, found, visited)
 
     async def _downstream(
-        self, uow: UnitOfWork, config: CruiseConfig, nodes: dict[str, Node], root: Node
+        self,
+        uow: UnitOfWork,
+        config: CruiseConfig,
+        nodes: dict[str, Node],
+        root: Node,
+        start: list[Node] | None = None,
     ) -> None:
-        pending = [root]
+        """Pipelines downstream of `root` (or of the `start` nodes: a material's map, which
+        has no upstream part) with the instances that consumed those on the map."""
+        pending = [root] if start is None else list(start)
         expanded: set[str] = set()
-        upstream_ids = {n.id.lower() for n in nodes.values() if n is not root}
+        upstream_ids = (
+            {n.id.lower() for n in nodes.values() if n is not root} if start is None else set()
+        )
         while pending:
             node = pending.pop(0)
             if node.id.lower() in expanded:

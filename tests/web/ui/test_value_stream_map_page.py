@@ -155,3 +155,46 @@ async def test_the_json_map_is_still_served_next_to_the_page(
     response = await client.get("/go/pipelines/value_stream_map/down/1.json")
     assert response.status_code == 200
     assert response.json()["current_pipeline"] == "down"
+
+
+async def test_a_material_revision_has_its_own_map_downstream_of_it(
+    client: httpx.AsyncClient, chain: Services
+) -> None:
+    material = git().fingerprint
+    pipeline_map = nodes(await page(client, "/go/pipelines/value_stream_map/down/1"))
+    [link] = pipeline_map[material].by_tag("a")
+    assert link.attrs["href"] == f"/go/materials/value_stream_map/{material}/abc123"
+
+    doc = await page(client, link.attrs["href"])
+    assert doc.by_tag("title")[0].text == "https://example.com/app.git - Value Stream Map - Go"
+    found = nodes(doc)
+    assert set(found) == {material, "up", "down", "last", "wide"}
+    assert found[material].attrs["aria-current"] == "page"
+    assert not any(n.has_class("is-current") for key, n in found.items() if key != material)
+    column_of = {key: left(n) for key, n in found.items()}
+    assert column_of[material] < column_of["up"] < column_of["down"] < column_of["last"]
+    assert "Instance: 1" in found["up"].text
+    assert "Instance: 1" in found["down"].text
+    assert "No instance of this pipeline has run" in found["last"].text
+
+
+async def test_a_revision_no_pipeline_has_built_yet_shows_unrun_pipelines(
+    client: httpx.AsyncClient, chain: Services
+) -> None:
+    await commit(chain, revision="def456", comment="not built yet")
+    found = nodes(await page(client, f"/go/materials/value_stream_map/{git().fingerprint}/def456"))
+    assert "No instance of this pipeline has run" in found["up"].text
+    assert "not built yet" in found[git().fingerprint].text
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/go/materials/value_stream_map/0000/abc123",
+        f"/go/materials/value_stream_map/{git().fingerprint}/nope",
+    ],
+)
+async def test_the_map_of_an_unknown_material_revision_is_not_found(
+    client: httpx.AsyncClient, chain: Services, path: str
+) -> None:
+    assert (await client.get(path)).status_code == 404

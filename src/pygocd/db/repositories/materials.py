@@ -231,6 +231,17 @@ class SqlMaterialRepository:
         )
         return int((await self._connection.execute(query)).scalar_one())
 
+    async def find_modification(self, fingerprint: str, revision: str) -> Modification | None:
+        query = (
+            select(modifications)
+            .join(materials, materials.c.id == modifications.c.material_id)
+            .where(materials.c.fingerprint == fingerprint, modifications.c.revision == revision)
+            .order_by(modifications.c.id.desc())
+            .limit(1)
+        )
+        row = (await self._connection.execute(query)).mappings().first()
+        return _modification(row, {}) if row is not None else None
+
     async def modifications_by_ids(self, ids: list[int]) -> list[Modification]:
         """Modifications (with files) by id, in the order of `ids`; unknown ids are left out."""
         if not ids:

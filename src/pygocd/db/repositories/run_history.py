@@ -265,6 +265,25 @@ class SqlRunHistoryRepository:
         )
         return [int(row[0]) for row in await self._connection.execute(query)]
 
+    async def built_with(self, pipeline: str, fingerprint: str, modification_id: int) -> list[int]:
+        """Counters of `pipeline`'s instances whose material revision range took in the
+        modification: what a material's value stream map shows downstream of it."""
+        pmr = pipeline_material_revisions
+        query = (
+            select(pipelines.c.counter)
+            .join(pmr, pmr.c.pipeline_id == pipelines.c.id)
+            .join(materials, materials.c.id == pmr.c.material_id)
+            .where(
+                pipelines.c.name_key == pipeline.lower(),
+                materials.c.fingerprint == fingerprint,
+                pmr.c.from_modification_id <= modification_id,
+                pmr.c.to_modification_id >= modification_id,
+            )
+            .distinct()
+            .order_by(pipelines.c.counter)
+        )
+        return [int(row[0]) for row in await self._connection.execute(query)]
+
     # -- loading --------------------------------------------------------------------------
 
     @staticmethod

@@ -11,6 +11,7 @@ page is live: when a pipeline on the map changes, the map is re-sent over SSE.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from urllib.parse import quote
 
@@ -22,6 +23,7 @@ from pygocd.domain.errors import NotFound
 from pygocd.services.value_stream_maps import (
     DUMMY,
     MATERIAL,
+    PIPELINE,
     InstanceRevision,
     Node,
     ValueStreamMap,
@@ -111,11 +113,19 @@ class MapView:
     pipelines: frozenset[str]
 
 
+@dataclass(frozen=True, slots=True)
+class Crumb:
+    key: str
+    value: str
+    url: str | None = None
+
+
 @dataclass(frozen=True, kw_only=True)
 class ValueStreamMapContext(PageContext):
-    pipeline: str
-    counter: int
-    label: str
+    """`subject` is the pipeline (or material) whose map this is; `crumbs` say which one."""
+
+    subject: str
+    crumbs: tuple[Crumb, ...]
     map: MapView
     events_url: str
 
@@ -162,9 +172,12 @@ def map_view(vsm: ValueStreamMap) -> MapView:
     for index, level in enumerate(vsm.levels):
         column_x = MARGIN + index * COLUMN
         for node in level:
-            current = node.node_type not in (DUMMY, MATERIAL) and (
-                node.name.lower() == vsm.current_pipeline.lower()
-            )
+            if vsm.current_material is not None:
+                current = node.node_type == MATERIAL and node.id == vsm.current_material
+            else:
+                current = node.node_type == PIPELINE and (
+                    node.name.lower() == vsm.current_pipeline.lower()
+                )
             width, height = _size(node, current)
             row_y = MARGIN + (node.depth - 1) * ROW
             x = column_x + (CURRENT_SIZE[0] - width) // 2
@@ -175,6 +188,7 @@ def map_view(vsm: ValueStreamMap) -> MapView:
                 id=node.id,
                 kind="dummy",
                 name=node.name,
+                current=current,
                 x=x,
                 y=y,
                 width=width,
@@ -198,7 +212,6 @@ def map_view(vsm: ValueStreamMap) -> MapView:
                 view = replace(
                     view,
                     kind="pipeline",
-                    current=current,
                     url=None
                     if node.view_type is not None
                     else f"/go/pipeline/activity/{quote(node.name)}",
@@ -256,27 +269,56 @@ def _edge(source: NodeView, target: NodeView) -> EdgeView:
     )
 
 
+def _service(request: Request) -> ValueStreamMapService:
+    services = services_of(request)
+    return ValueStreamMapService(services.uow, services.config, services.clock)
+
+
 async def vsm_context(request: Request, pipeline: str, counter: int) -> ValueStreamMapContext:
     services = services_of(request)
-    service = ValueStreamMapService(services.uow, services.config, services.clock)
     if services.config.current.runnable(pipeline) is None:
         raise NotFound(f"Pipeline '{pipeline}' not found.")
     try:
-        vsm = await service.build(pipeline, counter)
+        vsm = await _service(request).build(pipeline, counter)
     except VsmNotFound as error:
         raise NotFound(error.message) from error
     view = map_view(vsm)
     current = next(n for n in view.nodes if n.current)
     label = next((i.label for i in current.instances if i.counter == counter), str(counter))
+    name = vsm.current_pipeline
+    return ValueStreamMapContext(
+        title=name,
+        active="dashboard",
+        path=request.url.path,
+        subject=name,
+        crumbs=(
+            Crumb("Pipeline", name, f"/go/pipeline/activity/{quote(name)}"),
+            Crumb("Instance", label),
+        ),
+        map=view,
+        events_url=f"/go/ui/events/value_stream_map/{quote(name)}/{counter}",
+    )
+
+
+async def material_vsm_context(
+    request: Request, fingerprint: str, revision: str
+) -> ValueStreamMapContext:
+    try:
+        vsm = await _service(request).build_for_material(fingerprint, revision)
+    except VsmNotFound as error:
+        raise NotFound(error.message) from error
+    where = f"{quote(fingerprint)}/{quote(revision, safe='')}"
     return ValueStreamMapContext(
         title=vsm.current_pipeline,
         active="dashboard",
         path=request.url.path,
-        pipeline=vsm.current_pipeline,
-        counter=counter,
-        label=label,
-        map=view,
-        events_url=f"/go/ui/events/value_stream_map/{quote(vsm.current_pipeline)}/{counter}",
+        subject=vsm.current_pipeline,
+        crumbs=(
+            Crumb("Material", vsm.current_pipeline),
+            Crumb("Revision", formatting.short_revision(revision)),
+        ),
+        map=map_view(vsm),
+        events_url=f"/go/ui/events/materials/value_stream_map/{where}",
     )
 
 
@@ -286,22 +328,44 @@ async def vsm_page(request: Request, pipeline: str, counter: int) -> HTMLRespons
     return render_page(request, "runs/value_stream_map.html", page)
 
 
-@router.get("/ui/events/value_stream_map/{pipeline}/{counter}")
-async def vsm_events(request: Request, pipeline: str, counter: int) -> EventSourceResponse:
+@router.get("/materials/value_stream_map/{fingerprint}/{revision}", name="ui.material_vsm")
+async def material_vsm_page(request: Request, fingerprint: str, revision: str) -> HTMLResponse:
+    page = await material_vsm_context(request, fingerprint, revision)
+    return render_page(request, "runs/value_stream_map.html", page)
+
+
+def _map_stream(
+    request: Request,
+    first: ValueStreamMapContext,
+    build: Callable[[], Awaitable[ValueStreamMapContext]],
+) -> EventSourceResponse:
     """Re-sends the map when any pipeline on it changes (or the config does)."""
-    services = services_of(request)
-    shown = (await vsm_context(request, pipeline, counter)).map.pipelines
+    shown = first.map.pipelines
 
     async def render(names: set[str] | None) -> str:
         nonlocal shown
         if names is not None and not names & shown:
             return ""
         try:
-            page = await vsm_context(request, pipeline, counter)
+            page = await build()
         except NotFound:
             return ""
         shown = page.map.pipelines
         return oob(render_fragment("runs/_value_stream_map.html", page=page), "vsm-canvas")
 
     resume = request.headers.get("last-event-id") is not None
-    return sse(request, fragment_stream(services.bus, render, resume=resume))
+    return sse(request, fragment_stream(services_of(request).bus, render, resume=resume))
+
+
+@router.get("/ui/events/value_stream_map/{pipeline}/{counter}")
+async def vsm_events(request: Request, pipeline: str, counter: int) -> EventSourceResponse:
+    first = await vsm_context(request, pipeline, counter)
+    return _map_stream(request, first, lambda: vsm_context(request, pipeline, counter))
+
+
+@router.get("/ui/events/materials/value_stream_map/{fingerprint}/{revision}")
+async def material_vsm_events(
+    request: Request, fingerprint: str, revision: str
+) -> EventSourceResponse:
+    first = await material_vsm_context(request, fingerprint, revision)
+    return _map_stream(request, first, lambda: material_vsm_context(request, fingerprint, revision))
