@@ -13,6 +13,7 @@ from pygocd.services.agents import AgentService, Registration
 from pygocd.services.artifact_disk import DiskArtifactStore
 from pygocd.services.artifacts import ArtifactService
 from pygocd.services.assignment import AssignmentService
+from pygocd.services.health import ServerHealth
 from pygocd.services.registry import Services
 from pygocd.services.work import WorkBuilder
 from tests import builders
@@ -33,7 +34,12 @@ async def commit(
 
 
 def with_agents(
-    services: Services, data_dir: Path, *, key: str | None = KEY, lost_after: float = 300
+    services: Services,
+    data_dir: Path,
+    *,
+    key: str | None = KEY,
+    lost_after: float = 300,
+    health: ServerHealth | None = None,
 ) -> Services:
     assert services.jobs is not None
     agents = AgentService(
@@ -43,6 +49,7 @@ def with_agents(
         services.jobs,
         auto_register_key=key,
         lost_contact_seconds=lost_after,
+        health=health,
     )
     return replace(
         services,

@@ -126,6 +126,7 @@ async def start(settings: Settings) -> Container:
         jobs,
         auto_register_key=settings.agent_auto_register_key,
         lost_contact_seconds=settings.agent_lost_contact_seconds,
+        health=health,
     )
     timers = TimerService(config, scheduling, clock)
     artifacts = ArtifactService(DiskArtifactStore(settings.data_dir / "artifacts"))

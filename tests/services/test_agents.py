@@ -11,6 +11,7 @@ from pygocd.domain.pipelines import JobConfig, PipelineConfig, StageConfig
 from pygocd.domain.states import AgentConfigState, AgentRuntimeStatus, JobState
 from pygocd.domain.tasks import ExecTask
 from pygocd.services.agents import AgentUpdate, BadCredentials, NotAuthenticated, hash_token
+from pygocd.services.health import ServerHealth
 from pygocd.services.registry import Services
 from tests.agent_setup import REPO, commit, register, save, trigger, with_agents
 from tests.fakes import FakeClock
@@ -220,3 +221,27 @@ async def test_after_a_restart_agents_are_missing_until_they_call(
     assert (await restarted.get("enabled")).runtime_status is AgentRuntimeStatus.IDLE
     # The old process still sees what it heard itself.
     assert (await agent_services.agents.get("enabled")).runtime_status is AgentRuntimeStatus.IDLE
+
+
+async def test_an_agent_cancelling_for_over_ten_minutes_gets_a_stuck_warning(
+    agent_services: Services, clock: FakeClock, tmp_path: Path
+) -> None:
+    """GoCD's `Agent `x` is stuck in cancel.` health warning, the hint to kill its tasks."""
+    health = ServerHealth(clock)
+    agents = with_agents(agent_services, tmp_path, health=health).agents
+    assert agents is not None
+    await register(agent_services, "a1")
+    await agents.heartbeat("a1", AgentRuntimeStatus.CANCELLED)
+    clock.advance(600)
+    assert await agents.warn_stuck_in_cancel() == []
+    await agents.heartbeat("a1", AgentRuntimeStatus.CANCELLED)  # still cancelling
+    clock.advance(61)
+    assert await agents.check_lost_contact() == []
+    [warning] = health.messages()
+    assert warning.message == "Agent `a1.local` is stuck in cancel."
+    assert warning.detail == (
+        "Looks like agent is stuck in cancelling a job, the job was cancelled: 11 (mins) back."
+    )
+    await agents.heartbeat("a1", AgentRuntimeStatus.IDLE)
+    assert health.messages() == []
+    assert await agents.warn_stuck_in_cancel() == []

@@ -28,12 +28,15 @@ from pygocd.domain.errors import Conflict, DomainError, Invalid, NotFound
 from pygocd.domain.runs import JobIdentifier, JobInstance
 from pygocd.domain.states import AgentConfigState, AgentRuntimeStatus
 from pygocd.services.events import AGENT_CHANGED
+from pygocd.services.health import ServerHealth
 from pygocd.services.jobs import JobService
 from pygocd.services.ports import Clock, EventBus, UnitOfWorkFactory
 
 log = logging.getLogger("pygocd.agents")
 
 DEFAULT_LOST_CONTACT_SECONDS = 300.0
+STUCK_IN_CANCEL = timedelta(minutes=10)
+"""GoCD's `AgentInstance.isStuckInCancel`: cancelling for longer than this earns a warning."""
 
 
 class AgentAuthError(DomainError):
@@ -133,6 +136,7 @@ class AgentService:
         *,
         auto_register_key: str | None = None,
         lost_contact_seconds: float = DEFAULT_LOST_CONTACT_SECONDS,
+        health: ServerHealth | None = None,
     ) -> None:
         self._uow = uow
         self._clock = clock
@@ -148,6 +152,8 @@ class AgentService:
         # GoCD keeps the kill request in memory too (`AgentInstance.killRunningTasks`);
         # it lasts until the agent reports Idle.
         self._kill_requested: set[str] = set()
+        self._health = health
+        self._cancelling_since: dict[str, datetime] = {}
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -209,8 +215,11 @@ class AgentService:
         ip_address: str | None = None,
     ) -> None:
         now = self._clock.now()
-        if status is AgentRuntimeStatus.IDLE:
+        if status is AgentRuntimeStatus.CANCELLED:
+            self._cancelling_since.setdefault(uuid, now)
+        elif status is AgentRuntimeStatus.IDLE:
             self._kill_requested.discard(uuid)
+            self._forget_cancelling(uuid)
         last = self._heard.get(uuid)
         if last is not None and last[0] is status and now - last[1] < self._heartbeat_window:
             return  # heard a moment ago with the same news: spare the database a write
@@ -223,6 +232,7 @@ class AgentService:
 
     async def check_lost_contact(self) -> list[str]:
         """Mark agents silent for too long LostContact and reschedule their jobs."""
+        await self.warn_stuck_in_cancel()
         cutoff = self._clock.now() - timedelta(seconds=self.lost_contact_seconds)
         if self._started_at > cutoff:
             return []  # silence counts from the server's start (GoCD's first `refresh`)
@@ -240,6 +250,7 @@ class AgentService:
                 continue
             lost.append(agent.uuid)
             self._heard.pop(agent.uuid, None)
+            self._forget_cancelling(agent.uuid)
             log.warning("lost contact with agent %s (%s)", agent.uuid, agent.hostname)
             # GoCD never counts a Disabled agent as lost: its jobs stay where they are.
             if agent.config_state is not AgentConfigState.DISABLED:
@@ -247,6 +258,29 @@ class AgentService:
                     await self._jobs.reschedule(job_id)
             await self._changed(agent.uuid)
         return lost
+
+    async def warn_stuck_in_cancel(self) -> list[str]:
+        """GoCD's `addWarningForAgentsStuckInCancel`: a warning for each agent cancelling a
+        job for more than 10 minutes, the hint that it needs kill_running_tasks."""
+        now = self._clock.now()
+        stuck = [u for u, since in self._cancelling_since.items() if now - since > STUCK_IN_CANCEL]
+        for uuid in stuck:
+            minutes = int((now - self._cancelling_since[uuid]).total_seconds() // 60)
+            async with self._uow(read_only=True) as uow:
+                agent = await uow.agents.get(uuid)
+            if agent is None or self._health is None:
+                continue
+            self._health.warning(
+                _stuck_scope(uuid),
+                f"Agent `{agent.hostname}` is stuck in cancel.",
+                "Looks like agent is stuck in cancelling a job, the job was cancelled: "
+                f"{minutes} (mins) back.",
+            )
+        return stuck
+
+    def _forget_cancelling(self, uuid: str) -> None:
+        if self._cancelling_since.pop(uuid, None) is not None and self._health is not None:
+            self._health.clear(_stuck_scope(uuid))
 
     async def reschedule_leftovers(self, uuid: str) -> int:
         """An idle agent asking for work has nothing running: jobs still active on it were
@@ -397,11 +431,16 @@ class AgentService:
             await uow.commit()
         for uuid in uuids:
             self._heard.pop(uuid, None)
+            self._forget_cancelling(uuid)
             await self._changed(uuid)
         return len(uuids)
 
     async def _changed(self, uuid: str) -> None:
         await self._bus.publish(AGENT_CHANGED, {"uuid": uuid})
+
+
+def _stuck_scope(uuid: str) -> str:
+    return f"agent-stuck-in-cancel:{uuid}"
 
 
 def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
