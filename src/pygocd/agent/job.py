@@ -109,7 +109,10 @@ class JobRunner:
         """Learn of a cancel at once: the server holds the ping until the job is cancelled
         (by a user, or by its console-silence timeout, which the server enforces). While
         cancelling, the agent pings as `Cancelled` and the server holds that ping until an
-        admin asks to kill the running tasks."""
+        admin asks to kill the running tasks. The first report's answer says whether the job
+        was cancelled before it started, so the watch begins after it and the job's start
+        is not slowed by a second request."""
+        await self.reports.answered.wait()
         while not self.killed.is_set():
             status: wire.RuntimeStatus = "Cancelled" if self.cancelled.is_set() else "Building"
             try:
@@ -415,6 +418,7 @@ class Reports:
         self._on_refused = on_refused
         self._queued: list[wire.JobStep] = []
         self._sender: asyncio.Task[None] | None = None
+        self.answered = asyncio.Event()
 
     def add(self, state: wire.JobStateName, result: str | None = None) -> None:
         self._queued.append(wire.JobStep.model_validate({"state": state, "result": result}))
@@ -437,6 +441,7 @@ class Reports:
                 self._job_id,
                 wire.JobReport(state=last.state, result=last.result, earlier=steps[:-1]),
             )
+            self.answered.set()
             if not reply.applied:
                 self._on_refused()  # cancelled or rescheduled meanwhile: stop the job
 
