@@ -22,14 +22,15 @@ def insert_or_update(
     connection: AsyncConnection,
     table: Table,
     index_elements: list[str],
-    values: dict[str, Any],
+    values: dict[str, Any] | list[dict[str, Any]],
     updates: dict[str, Any],
 ) -> Any:
-    """`INSERT ... ON CONFLICT (...) DO UPDATE SET ...`: one statement, one row lock."""
+    """`INSERT ... ON CONFLICT (...) DO UPDATE SET ...` of one row (or several): one
+    statement, one lock per row."""
     return (
         _dialect_module(connection)
         .insert(table)
-        .values(**values)
+        .values(values)
         .on_conflict_do_update(index_elements=index_elements, set_=updates)
     )
 

@@ -73,9 +73,32 @@ async def create_instance(
     environment: EnvironmentContext | None = None,
 ) -> PipelineInstance:
     """Insert the next instance of `pipeline` with its first stage; the caller commits."""
+    counter = await uow.pipeline_instances.next_counter(pipeline.name)
+    planned = await plan_instance(
+        uow,
+        pipeline,
+        cause,
+        counter,
+        clock,
+        config_version=config_version,
+        environment=environment,
+    )
+    return await uow.pipeline_instances.add(planned)
+
+
+async def plan_instance(
+    uow: UnitOfWork,
+    pipeline: PipelineConfig,
+    cause: BuildCause,
+    counter: int,
+    clock: Clock,
+    *,
+    config_version: str | None = None,
+    environment: EnvironmentContext | None = None,
+) -> PipelineInstance:
+    """Instance `counter` of `pipeline` with its first stage and jobs, not saved yet."""
     environment = environment or EnvironmentContext()
     now = clock.now()
-    counter = await uow.pipeline_instances.next_counter(pipeline.name)
     label = render_label(pipeline.label_template, _label_context(pipeline, counter, cause))
     first_stage = new_stage_instance(
         pipeline.first_stage,
@@ -86,7 +109,7 @@ async def create_instance(
         config_version=config_version,
         **await agent_context(uow, pipeline, environment),
     )
-    instance = PipelineInstance(
+    return PipelineInstance(
         name=pipeline.name,
         counter=counter,
         label=label,
@@ -95,7 +118,6 @@ async def create_instance(
         stages=(first_stage,),
         created_at=now,
     )
-    return await uow.pipeline_instances.add(instance)
 
 
 async def publish_instance_created(bus: EventBus, instance: PipelineInstance) -> None:

@@ -51,6 +51,14 @@ class PipelineInstanceRepository(Protocol):
         """Insert an instance with its stages and jobs; returns it with ids filled in."""
         ...
 
+    async def next_counters(self, names: Iterable[str]) -> dict[str, int]:
+        """`next_counter` of several pipelines in one statement, by lower-cased name."""
+        ...
+
+    async def add_many(self, instances: Sequence[PipelineInstance]) -> list[PipelineInstance]:
+        """`add` of several instances, a fixed number of statements however many."""
+        ...
+
     async def find(self, pipeline: str, counter: int) -> PipelineInstance | None: ...
 
     async def last_revision_ids(self, pipeline: str) -> dict[str, int]:

@@ -39,7 +39,7 @@ from pygocd.domain.scheduling import (
 from pygocd.domain.variables import EnvironmentVariable
 from pygocd.services.config import ConfigService
 from pygocd.services.events import JOB_CHANGED, PIPELINE_CHANGED, STAGE_CHANGED
-from pygocd.services.instances import create_instance, environment_context
+from pygocd.services.instances import create_instance, environment_context, plan_instance
 from pygocd.services.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("pygocd.scheduling")
@@ -235,15 +235,33 @@ class SchedulingService:
         return created
 
     async def _trigger_batch(self, pipelines: list[PipelineConfig]) -> list[PipelineInstance]:
-        created: list[PipelineInstance] = []
         async with self._uow() as uow:
             known = await _read_known(uow, pipelines)
+            causes = []
             for pipeline in pipelines:
                 cause = await self._automatic_cause(uow, known, pipeline)
                 if cause is not None:
-                    created.append(await self._create(uow, pipeline, cause))
-            if created:
-                await uow.commit()
+                    causes.append((pipeline, cause))
+            if not causes:
+                return []
+            counters = await uow.pipeline_instances.next_counters(p.name for p, _ in causes)
+            planned = [
+                await plan_instance(
+                    uow,
+                    pipeline,
+                    cause,
+                    counters[pipeline.name.lower()],
+                    self._clock,
+                    config_version=self._config.current.md5 or None,
+                    environment=environment_context(self._config.current, pipeline.name),
+                )
+                for pipeline, cause in causes
+            ]
+            created = await uow.pipeline_instances.add_many(planned)
+            for (pipeline, _), instance in zip(causes, created, strict=True):
+                if pipeline.lock_behavior.is_lockable:
+                    await uow.pipeline_instances.set_lock(pipeline.name, instance.id)
+            await uow.commit()
         for instance in created:
             await publish_new_instance(self._bus, instance)
         return created

@@ -4,7 +4,7 @@ instance was built from (GoCD's `pipelinematerialrevisions`)."""
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 
 from sqlalchemy import RowMapping, bindparam, func, insert, select, union_all
@@ -80,12 +80,16 @@ async def add_modifications(
 
 
 async def save_material_revisions(
-    connection: AsyncConnection, pipeline_id: int, revisions: tuple[MaterialRevision, ...]
+    connection: AsyncConnection,
+    instances: Sequence[tuple[int, tuple[MaterialRevision, ...]]],
 ) -> None:
-    """One row per material; the modifications are saved already, so the material is found
-    from its newest modification (one statement per material instead of a look-up + insert)."""
+    """One row per material of each (pipeline id, revisions), all in one statement; the
+    modifications are saved already, so the material is found from its newest modification
+    (no look-up per material)."""
     rows = []
-    for revision in revisions:
+    for pipeline_id, revision in (
+        (pipeline_id, revision) for pipeline_id, revisions in instances for revision in revisions
+    ):
         newest, oldest = revision.modifications[0].id, revision.modifications[-1].id
         if newest is None or oldest is None:
             raise ValueError(

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import RowMapping, func, insert, select, update
+from sqlalchemy import RowMapping, Table, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc, as_utc_or_none
@@ -59,23 +60,37 @@ class SqlPipelineInstanceRepository:
         await self._connection.execute(statement)
 
     async def next_counter(self, pipeline: str) -> int:
-        # One upsert: the first instance creates the row with counter 1, later ones add 1 under
-        # the row's lock, so concurrent schedulers (even in several processes) always get
-        # distinct, consecutive counters.
+        return (await self.next_counters([pipeline]))[pipeline.lower()]
+
+    async def next_counters(self, names: Iterable[str]) -> dict[str, int]:
+        """Increment and return each pipeline's counter, by lower-cased name.
+
+        One upsert: a pipeline's first instance creates its row with counter 1, later ones
+        add 1 under the row's lock, so concurrent schedulers (even in several processes)
+        always get distinct, consecutive counters. Rows are taken in name order, so two
+        batches never wait for each other's rows crosswise."""
+        by_key = {name.lower(): name for name in names}
+        rows = [
+            {
+                "name_key": key,
+                "name": by_key[key],
+                "last_counter": 1,
+                "paused": False,
+                "locked": False,
+            }
+            for key in sorted(by_key)
+        ]
+        if not rows:
+            return {}
         statement = insert_or_update(
             self._connection,
             pipeline_states,
             ["name_key"],
-            values={
-                "name_key": pipeline.lower(),
-                "name": pipeline,
-                "last_counter": 1,
-                "paused": False,
-                "locked": False,
-            },
+            values=rows,
             updates={"last_counter": pipeline_states.c.last_counter + 1},
-        ).returning(pipeline_states.c.last_counter)
-        return int((await self._connection.execute(statement)).scalar_one())
+        ).returning(pipeline_states.c.name_key, pipeline_states.c.last_counter)
+        result = await self._connection.execute(statement)
+        return {str(key): int(counter) for key, counter in result}
 
     async def last_revision_ids(self, pipeline: str) -> dict[str, int]:
         """Fingerprint → newest modification id the pipeline's latest instance was built from."""
@@ -131,129 +146,177 @@ class SqlPipelineInstanceRepository:
         return PipelineState(name=pipeline) if row is None else pipeline_state_from_row(row)
 
     async def add(self, instance: PipelineInstance) -> PipelineInstance:
-        assert instance.created_at is not None, "instances are stamped by the service"
-        cause = instance.build_cause
-        pipeline_id = (
-            await self._connection.execute(
-                insert(pipelines)
-                .values(
-                    name=instance.name,
-                    name_key=instance.name.lower(),
-                    counter=instance.counter,
-                    label=instance.label,
-                    build_cause_type=cause.type.value,
-                    build_cause_message=cause.message,
-                    build_cause_approver=cause.approver,
-                    natural_order=instance.natural_order,
-                    comment=instance.comment,
-                    created_at=instance.created_at,
-                )
-                .returning(pipelines.c.id)
+        [saved] = await self.add_many([instance])
+        return saved
+
+    async def add_many(self, instances: Sequence[PipelineInstance]) -> list[PipelineInstance]:
+        """Insert instances with their stages and jobs: one statement per table however many
+        instances (a batch of automatic triggers), ids filled in, in the order given."""
+        rows = []
+        for instance in instances:
+            assert instance.created_at is not None, "instances are stamped by the service"
+            cause = instance.build_cause
+            rows.append(
+                {
+                    "name": instance.name,
+                    "name_key": instance.name.lower(),
+                    "counter": instance.counter,
+                    "label": instance.label,
+                    "build_cause_type": cause.type.value,
+                    "build_cause_message": cause.message,
+                    "build_cause_approver": cause.approver,
+                    "natural_order": instance.natural_order,
+                    "comment": instance.comment,
+                    "created_at": instance.created_at,
+                }
             )
-        ).scalar_one()
-        await save_material_revisions(self._connection, pipeline_id, cause.material_revisions)
-        if cause.trigger_variables:
-            await self._connection.execute(
-                insert(environment_variables),
-                [
-                    {
-                        "entity_type": TRIGGER_VARIABLES,
-                        "entity_id": pipeline_id,
-                        "name": v.name,
-                        "value": v.value,
-                        "secure": v.secure,
-                    }
-                    for v in cause.trigger_variables
-                ],
-            )
-        saved_stages = [await self.add_stage(pipeline_id, stage) for stage in instance.stages]
-        return PipelineInstance(
-            name=instance.name,
-            counter=instance.counter,
-            label=instance.label,
-            build_cause=cause,
-            natural_order=instance.natural_order,
-            comment=instance.comment,
-            stages=tuple(saved_stages),
-            created_at=instance.created_at,
-            id=pipeline_id,
+        ids = await self._insert_returning_ids(pipelines, rows)
+        await save_material_revisions(
+            self._connection,
+            [
+                (i, instance.build_cause.material_revisions)
+                for i, instance in zip(ids, instances, strict=True)
+            ],
         )
+        variables = [
+            {
+                "entity_type": TRIGGER_VARIABLES,
+                "entity_id": pipeline_id,
+                "name": v.name,
+                "value": v.value,
+                "secure": v.secure,
+            }
+            for pipeline_id, instance in zip(ids, instances, strict=True)
+            for v in instance.build_cause.trigger_variables
+        ]
+        if variables:
+            await self._connection.execute(insert(environment_variables), variables)
+        saved = iter(
+            await self._add_stages(
+                [
+                    (i, stage)
+                    for i, instance in zip(ids, instances, strict=True)
+                    for stage in instance.stages
+                ]
+            )
+        )
+        return [
+            replace(instance, stages=tuple(next(saved) for _ in instance.stages), id=pipeline_id)
+            for pipeline_id, instance in zip(ids, instances, strict=True)
+        ]
 
     async def add_stage(self, pipeline_id: int, stage: StageInstance) -> StageInstance:
-        assert stage.created_at is not None, "stages are stamped by the service"
-        stage_id = (
-            await self._connection.execute(
-                insert(stages)
-                .values(
-                    pipeline_id=pipeline_id,
-                    name=stage.name,
-                    name_key=stage.name.lower(),
-                    counter=stage.counter,
-                    order_id=stage.order,
-                    approval_type=stage.approval_type.value,
-                    approved_by=stage.approved_by,
-                    cancelled_by=stage.cancelled_by,
-                    state=stage.state.value,
-                    result=stage.result.value,
-                    latest_run=stage.latest_run,
-                    rerun_of_counter=stage.rerun_of_counter,
-                    fetch_materials=stage.fetch_materials,
-                    clean_working_dir=stage.clean_working_directory,
-                    artifacts_deleted=stage.artifacts_deleted,
-                    config_version=stage.config_version,
-                    created_at=stage.created_at,
-                    last_transitioned_at=stage.last_transitioned_at or stage.created_at,
-                )
-                .returning(stages.c.id)
+        [saved] = await self._add_stages([(pipeline_id, stage)])
+        return saved
+
+    async def _add_stages(self, added: list[tuple[int, StageInstance]]) -> list[StageInstance]:
+        rows = []
+        for pipeline_id, stage in added:
+            assert stage.created_at is not None, "stages are stamped by the service"
+            rows.append(
+                {
+                    "pipeline_id": pipeline_id,
+                    "name": stage.name,
+                    "name_key": stage.name.lower(),
+                    "counter": stage.counter,
+                    "order_id": stage.order,
+                    "approval_type": stage.approval_type.value,
+                    "approved_by": stage.approved_by,
+                    "cancelled_by": stage.cancelled_by,
+                    "state": stage.state.value,
+                    "result": stage.result.value,
+                    "latest_run": stage.latest_run,
+                    "rerun_of_counter": stage.rerun_of_counter,
+                    "fetch_materials": stage.fetch_materials,
+                    "clean_working_dir": stage.clean_working_directory,
+                    "artifacts_deleted": stage.artifacts_deleted,
+                    "config_version": stage.config_version,
+                    "created_at": stage.created_at,
+                    "last_transitioned_at": stage.last_transitioned_at or stage.created_at,
+                }
             )
-        ).scalar_one()
-        saved_jobs = [await self.add_job(stage_id, job) for job in stage.jobs]
-        return replace(
-            stage,
-            id=stage_id,
-            pipeline_id=pipeline_id,
-            jobs=tuple(saved_jobs),
-            last_transitioned_at=stage.last_transitioned_at or stage.created_at,
+        ids = await self._insert_returning_ids(stages, rows)
+        saved = iter(
+            await self._add_jobs(
+                [(i, job) for i, (_, stage) in zip(ids, added, strict=True) for job in stage.jobs]
+            )
         )
+        return [
+            replace(
+                stage,
+                id=stage_id,
+                pipeline_id=pipeline_id,
+                jobs=tuple(next(saved) for _ in stage.jobs),
+                last_transitioned_at=stage.last_transitioned_at or stage.created_at,
+            )
+            for stage_id, (pipeline_id, stage) in zip(ids, added, strict=True)
+        ]
 
     async def add_job(self, stage_id: int, job: JobInstance) -> JobInstance:
-        assert job.scheduled_at is not None, "jobs are stamped by the service"
-        job_id = (
-            await self._connection.execute(
-                insert(jobs)
-                .values(
-                    stage_id=stage_id,
-                    name=job.name,
-                    state=job.state.value,
-                    result=job.result.value,
-                    agent_uuid=job.agent_uuid,
-                    scheduled_at=job.scheduled_at,
-                    ignored=job.ignored,
-                    run_on_all_agents=job.run_on_all_agents,
-                    run_multiple_instance=job.run_multiple_instance,
-                    original_job_id=job.original_job_id,
-                    rerun=job.rerun,
-                )
-                .returning(jobs.c.id)
+        [saved] = await self._add_jobs([(stage_id, job)])
+        return saved
+
+    async def _add_jobs(self, added: list[tuple[int, JobInstance]]) -> list[JobInstance]:
+        rows = []
+        for stage_id, job in added:
+            rows.append(
+                {
+                    "stage_id": stage_id,
+                    "name": job.name,
+                    "state": job.state.value,
+                    "result": job.result.value,
+                    "agent_uuid": job.agent_uuid,
+                    "scheduled_at": _stamped(job.scheduled_at),
+                    "ignored": job.ignored,
+                    "run_on_all_agents": job.run_on_all_agents,
+                    "run_multiple_instance": job.run_multiple_instance,
+                    "original_job_id": job.original_job_id,
+                    "rerun": job.rerun,
+                }
             )
-        ).scalar_one()
-        transitions = job.transitions or (JobStateTransition(job.state, job.scheduled_at),)
-        saved: list[JobStateTransition] = []
-        for transition in transitions:
-            transition_id = (
-                await self._connection.execute(
-                    insert(job_state_transitions)
-                    .values(
-                        job_id=job_id,
-                        stage_id=stage_id,
-                        state=transition.state.value,
-                        changed_at=transition.changed_at,
-                    )
-                    .returning(job_state_transitions.c.id)
-                )
-            ).scalar_one()
-            saved.append(JobStateTransition(transition.state, transition.changed_at, transition_id))
-        return replace(job, id=job_id, stage_id=stage_id, transitions=tuple(saved))
+        ids = await self._insert_returning_ids(jobs, rows)
+        planned = [
+            (
+                job_id,
+                stage_id,
+                job.transitions or (JobStateTransition(job.state, _stamped(job.scheduled_at)),),
+            )
+            for job_id, (stage_id, job) in zip(ids, added, strict=True)
+        ]
+        transition_ids = iter(
+            await self._insert_returning_ids(
+                job_state_transitions,
+                [
+                    {
+                        "job_id": job_id,
+                        "stage_id": stage_id,
+                        "state": t.state.value,
+                        "changed_at": t.changed_at,
+                    }
+                    for job_id, stage_id, transitions in planned
+                    for t in transitions
+                ],
+            )
+        )
+        return [
+            replace(
+                job,
+                id=job_id,
+                stage_id=stage_id,
+                transitions=tuple(
+                    JobStateTransition(t.state, t.changed_at, next(transition_ids))
+                    for t in transitions
+                ),
+            )
+            for (job_id, stage_id, transitions), (_, job) in zip(planned, added, strict=True)
+        ]
+
+    async def _insert_returning_ids(self, table: Table, rows: list[dict[str, Any]]) -> list[int]:
+        """Insert `rows` in one statement; their ids in the order of `rows`."""
+        if not rows:
+            return []
+        statement = insert(table).returning(table.c.id, sort_by_parameter_order=True)
+        return [int(i) for i in (await self._connection.execute(statement, rows)).scalars()]
 
     async def list_counters(self, pipeline: str) -> list[int]:
         query = (
@@ -479,6 +542,11 @@ class SqlPipelineInstanceRepository:
                 locked_by_pipeline_id=locked_by_pipeline_id,
             )
         )
+
+
+def _stamped(at: datetime | None) -> datetime:
+    assert at is not None, "jobs are stamped by the service"
+    return at
 
 
 def pipeline_state_from_row(row: RowMapping) -> PipelineState:
