@@ -262,3 +262,36 @@ def test_a_material_revision_on_the_map_opens_that_revision_s_map(
     expect(page.locator(".vsm-node[data-node=site-app]")).to_contain_text("Instance: 2")
     expect(page.locator(".vsm-node[data-node=site-deploy]")).to_be_visible()
     check_page(page, mobile, page.url, "vsm-material")
+
+
+def test_artifacts_appear_on_an_open_job_page_when_the_job_completes(
+    page: Page, site: Server
+) -> None:
+    gate = site.data_dir.parent / "gate-open"
+    gated = site_app(str(site.data_dir.parent / "code"))
+    gated["name"] = "gated-app"
+    job = gated["stages"][0]["jobs"][0]
+    job["tasks"][0]["attributes"]["arguments"] = [
+        "-c",
+        f"while [ ! -f {gate} ]; do sleep 0.1; done; {MAKE_SITE}",
+    ]
+    created = httpx.post(
+        site.url("/go/api/admin/pipelines"),
+        headers=V11,
+        json={"group": "extras", "pipeline": gated},
+    )
+    assert created.status_code == 200, created.text
+    scheduled = httpx.post(site.url("/go/api/pipelines/gated-app/schedule"), headers=V1)
+    assert scheduled.status_code == 202, scheduled.text
+    url = "/go/tab/build/detail/gated-app/1/build/1/make-site"
+    eventually(lambda: httpx.get(site.url(url)).status_code == 200)
+
+    page.goto(site.url(url + "#tab-artifacts"))
+    page.wait_for_function("document.documentElement.dataset.live === 'open'")
+    page.evaluate("window.__notReloaded = true")
+    panel = page.get_by_role("tabpanel", name="Artifacts")
+    expect(panel).to_contain_text("Artifacts are uploaded when the job completes.")
+    gate.write_text("go\n")
+    expect(panel.get_by_role("link", name="notes.txt")).to_be_visible(timeout=30_000)
+    expect(page.get_by_role("tab", name="Artifacts")).to_have_attribute("aria-selected", "true")
+    assert page.evaluate("window.__notReloaded") is True

@@ -125,13 +125,16 @@ async def test_edges_run_between_nodes_and_long_ones_pass_a_dummy(
     assert "Downstream: down, wide." in nodes(doc)["up"].text
 
 
-async def test_vsm_links_of_the_activity_and_job_pages_lead_to_the_map(
+async def test_vsm_links_of_the_activity_stage_and_job_pages_lead_to_the_map(
     client: httpx.AsyncClient, chain: Services
 ) -> None:
     activity = await page(client, "/go/pipeline/activity/down")
     [vsm] = [a.attrs["href"] for a in activity.by_tag("a") if a.text == "VSM"]
     assert vsm == "/go/pipelines/value_stream_map/down/1"
     assert (await client.get(vsm)).status_code == 200
+    for path in ("/go/pipelines/down/1/build/1", "/go/tab/build/detail/down/1/build/1/compile"):
+        crumb = (await page(client, path)).one(lambda n: n.has_class("crumb__vsm"))
+        assert crumb.attrs["href"] == "/go/pipelines/value_stream_map/down/1"
 
 
 @pytest.mark.parametrize(
