@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from pygocd.agent.main import Agent, AgentOptions
-from pygocd.domain.materials import GitMaterialConfig
+from pygocd.domain.materials import GitMaterialConfig, SvnMaterialConfig
 from pygocd.domain.pipelines import (
     ArtifactConfig,
     ArtifactType,
@@ -188,6 +188,36 @@ async def test_fetch_sends_the_sha1_of_a_local_copy_and_skips_an_unchanged_file(
     assert output[-1] == "hello"
     assert "j0|" in log
     assert not list((tmp_path / "a1").rglob("*.pygocd-part"))
+
+
+async def test_a_job_with_a_subversion_revision_fails_while_preparing_and_says_why(
+    agent_services: Services,
+    transport: httpx.ASGITransport,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+) -> None:
+    """No svn client runs here: rather than build without the material, the job fails."""
+    material = await git_material(agent_services, tmp_path, {"a.txt": "a"})
+    svn = SvnMaterialConfig(url="https://svn.example.com/trunk", destination="legacy")
+    await commit(agent_services, svn, "r42")
+    job = JobConfig("compile", tasks=(script_task("echo should-not-run"),))
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app", materials=(material, svn), stages=(StageConfig("build", jobs=(job,)),)
+        ),
+    )
+    await trigger(agent_services, "app")
+    await asyncio.wait_for(make_agent().run(max_jobs=1), 60)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
+        log = await console_of(client, "app/1/build/1/compile")
+    assert "pe|" in log
+    assert "Subversion material is not supported: https://svn.example.com/trunk" in log
+    assert "should-not-run" not in log
+    async with agent_services.uow() as uow:
+        instance = await uow.pipeline_instances.find("app", 1)
+    assert instance is not None
+    assert instance.stages[0].result is StageResult.FAILED
 
 
 JUNIT_XML = (

@@ -140,6 +140,10 @@ class JobRunner:
 
     async def _prepare(self) -> None:
         work = self.work
+        if work.unsupported_materials and work.fetch_materials:
+            for problem in work.unsupported_materials:
+                self.console.line(tags.PREP_ERROR, f"[go] {problem}")
+            raise RuntimeError("this agent checks out git materials only")
         if work.clean_working_directory and self.root.exists():
             self.console.line(tags.PREP, f'Cleaning working directory "{self.root}"')
             await asyncio.to_thread(shutil.rmtree, self.root)

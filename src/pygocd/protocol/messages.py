@@ -163,6 +163,9 @@ class Work(Message):
     fetch_materials: bool = True
     clean_working_directory: bool = False
     materials: list[GitCheckout] = Field(default_factory=list)
+    unsupported_materials: list[str] = Field(default_factory=list)
+    """Materials of the job this server cannot check out (not git), each described: the
+    agent fails the job while preparing, naming them, rather than build without them."""
     tasks: list[Task] = Field(default_factory=list)
     artifacts: list[ArtifactPlan] = Field(default_factory=list)
     environment: list[EnvVar] = Field(default_factory=list)

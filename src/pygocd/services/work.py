@@ -40,6 +40,7 @@ from pygocd.domain.variables import EnvironmentVariable, merge_variables
 from pygocd.protocol import messages as wire
 from pygocd.services.assignment import config_job_name
 from pygocd.services.config import ConfigService
+from pygocd.services.materials import UNSUPPORTED_KINDS, unsupported_message
 from pygocd.services.ports import UnitOfWork, UnitOfWorkFactory
 
 _NOT_NAME_CHAR = re.compile(r"[^A-Za-z0-9_]")
@@ -135,6 +136,7 @@ class WorkBuilder:
             fetch_materials=context.stage.fetch_materials,
             clean_working_directory=context.stage.clean_working_directory,
             materials=self._checkouts(context),
+            unsupported_materials=self._unsupported(context),
             tasks=[_task(task, resolved) for task in context.config.tasks],
             artifacts=[
                 wire.ArtifactPlan(
@@ -190,6 +192,13 @@ class WorkBuilder:
             )
             for material, revision in self._materials(context)
             if isinstance(material, GitMaterialConfig)
+        ]
+
+    def _unsupported(self, context: JobContext) -> list[str]:
+        return [
+            unsupported_message(material, [context.pipeline.name])[0]
+            for material, _revision in self._materials(context)
+            if material.kind in UNSUPPORTED_KINDS
         ]
 
     # -- environment ------------------------------------------------------------------------
