@@ -19,6 +19,7 @@ from pygocd.domain.pipelines import (
     PipelineConfig,
     StageConfig,
 )
+from pygocd.domain.runs import PipelineInstance
 from pygocd.domain.states import JobResult, StageResult
 from pygocd.domain.tasks import ExecTask, FetchArtifactTask, RunIf, script_task
 from pygocd.domain.variables import EnvironmentVariable
@@ -69,6 +70,27 @@ async def git_material(
     material = GitMaterialConfig(url=str(repo), branch="main", name="code", destination="src")
     await commit(services, material, revision)
     return material
+
+
+async def run_alone(
+    services: Services,
+    make_agent: Callable[..., Agent],
+    material: GitMaterialConfig,
+    job: JobConfig,
+) -> PipelineInstance:
+    """Pipeline `app` with this one job, triggered and run by a fresh agent; instance 1."""
+    await save(
+        services,
+        PipelineConfig(
+            name="app", materials=(material,), stages=(StageConfig("build", jobs=(job,)),)
+        ),
+    )
+    await trigger(services, "app")
+    await asyncio.wait_for(make_agent().run(max_jobs=1), 60)
+    async with services.uow() as uow:
+        instance = await uow.pipeline_instances.find("app", 1)
+    assert instance is not None
+    return instance
 
 
 async def console_of(client: httpx.AsyncClient, locator: str) -> str:
@@ -275,17 +297,7 @@ async def test_a_failing_task_fails_the_job_but_run_if_failed_still_runs(
         "compile",
         tasks=(ExecTask("false"), ExecTask("echo", ("never",)), failed_only),
     )
-    await save(
-        agent_services,
-        PipelineConfig(
-            name="app", materials=(material,), stages=(StageConfig("build", jobs=(job,)),)
-        ),
-    )
-    await trigger(agent_services, "app")
-    await asyncio.wait_for(make_agent().run(max_jobs=1), 60)
-    async with agent_services.uow() as uow:
-        instance = await uow.pipeline_instances.find("app", 1)
-    assert instance is not None
+    instance = await run_alone(agent_services, make_agent, material, job)
     assert instance.stages[0].result is StageResult.FAILED
     assert instance.stages[0].jobs[0].result is JobResult.FAILED
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
@@ -333,19 +345,9 @@ async def test_a_short_job_records_every_state_in_order_with_its_whole_console(
 ) -> None:
     material = await git_material(agent_services, tmp_path, {"a.txt": "a"})
     job = JobConfig("compile", tasks=(ExecTask("true"),))
-    await save(
-        agent_services,
-        PipelineConfig(
-            name="app", materials=(material,), stages=(StageConfig("build", jobs=(job,)),)
-        ),
-    )
-    await trigger(agent_services, "app")
 
-    await asyncio.wait_for(make_agent().run(max_jobs=1), 60)
+    instance = await run_alone(agent_services, make_agent, material, job)
 
-    async with agent_services.uow() as uow:
-        instance = await uow.pipeline_instances.find("app", 1)
-    assert instance is not None
     [done] = instance.stages[0].jobs
     assert [t.state.value for t in done.transitions] == [
         "Scheduled",
