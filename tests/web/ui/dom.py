@@ -6,6 +6,8 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+import httpx
+
 VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source"}
 
 
@@ -67,3 +69,10 @@ def parse(html: str) -> Node:
     builder.close()
     assert builder.stack == [builder.root], "unclosed elements"
     return builder.root
+
+
+async def fetch(client: httpx.AsyncClient, path: str) -> Node:
+    """GET a page that must answer 200 and parse it."""
+    response = await client.get(path)
+    assert response.status_code == 200, response.text
+    return parse(response.text)

@@ -11,7 +11,7 @@ import pytest
 from pygocd.domain.states import JobResult
 from pygocd.services.events import PIPELINE_CHANGED
 from pygocd.services.registry import Services
-from tests.web.ui.dom import Node, parse
+from tests.web.ui.dom import Node, fetch, parse
 from tests.web.ui.runs import commit, configure, pipeline, run_stage_to, trigger
 
 pytestmark = pytest.mark.db
@@ -29,9 +29,7 @@ async def two_runs(services: Services) -> None:
 
 
 async def activity(client: httpx.AsyncClient) -> Node:
-    response = await client.get("/go/pipeline/activity/app")
-    assert response.status_code == 200, response.text
-    return parse(response.text)
+    return await fetch(client, "/go/pipeline/activity/app")
 
 
 def comment_buttons(doc: Node) -> list[str]:

@@ -10,7 +10,7 @@ from pygocd.domain.materials import DependencyMaterialConfig
 from pygocd.domain.pipelines import PipelineConfig
 from pygocd.services.registry import Services
 from tests.builders import commit, pipeline, run_to_end, save, stage
-from tests.web.ui.dom import Node, parse
+from tests.web.ui.dom import Node, fetch
 
 pytestmark = pytest.mark.db
 
@@ -34,12 +34,6 @@ async def two_runs(services: Services) -> Services:
     return services
 
 
-async def page(client: httpx.AsyncClient, path: str) -> Node:
-    response = await client.get(path)
-    assert response.status_code == 200, response.text
-    return parse(response.text)
-
-
 def rows(doc: Node) -> list[list[str]]:
     return [[td.text for td in tr.by_tag("td")] for tr in doc.by_tag("tr") if tr.by_tag("td")]
 
@@ -47,7 +41,7 @@ def rows(doc: Node) -> list[list[str]]:
 async def test_compare_lists_the_commits_between_two_runs(
     client: httpx.AsyncClient, two_runs: Services
 ) -> None:
-    doc = await page(client, "/go/compare/up/1/with/2")
+    doc = await fetch(client, "/go/compare/up/1/with/2")
 
     assert doc.one(lambda n: n.tag == "title").text == "up - Compare - Go"
     [header] = [h.text for h in doc.find_all(lambda n: n.has_class("compare-material__header"))]
@@ -66,7 +60,7 @@ async def test_compare_lists_the_commits_between_two_runs(
 async def test_compare_of_a_downstream_pipeline_lists_upstream_runs(
     client: httpx.AsyncClient, two_runs: Services
 ) -> None:
-    doc = await page(client, "/go/compare/down/2/with/1")
+    doc = await fetch(client, "/go/compare/down/2/with/1")
 
     [header] = [h.text for h in doc.find_all(lambda n: n.has_class("compare-material__header"))]
     assert header.startswith("Pipeline - ")
@@ -81,14 +75,14 @@ async def test_compare_of_a_downstream_pipeline_lists_upstream_runs(
 async def test_comparing_a_run_with_itself_shows_no_changes(
     client: httpx.AsyncClient, two_runs: Services
 ) -> None:
-    doc = await page(client, "/go/compare/up/2/with/2")
+    doc = await fetch(client, "/go/compare/up/2/with/2")
     assert "No material changed between these two instances." in doc.text
 
 
 async def test_the_pickers_offer_recent_runs_and_lead_to_the_page(
     client: httpx.AsyncClient, two_runs: Services
 ) -> None:
-    doc = await page(client, "/go/compare/up/1/with/2")
+    doc = await fetch(client, "/go/compare/up/1/with/2")
     form = doc.one(lambda n: n.tag == "form" and n.has_class("compare-selection"))
     assert form.attrs["action"] == "/go/ui/compare/up"
     pickers = {s.attrs["name"]: s for s in form.by_tag("select")}
@@ -105,10 +99,10 @@ async def test_the_pickers_offer_recent_runs_and_lead_to_the_page(
 async def test_activity_and_stage_pages_link_to_compare_with_the_run_before(
     client: httpx.AsyncClient, two_runs: Services
 ) -> None:
-    activity = await page(client, "/go/pipeline/activity/up")
+    activity = await fetch(client, "/go/pipeline/activity/up")
     compare = [a.attrs["href"] for a in activity.by_tag("a") if a.text == "Compare"]
     assert compare == ["/go/compare/up/1/with/2"]
-    stage_page = await page(client, "/go/pipelines/up/2/build/1")
+    stage_page = await fetch(client, "/go/pipelines/up/2/build/1")
     assert "/go/compare/up/1/with/2" in [a.attrs.get("href") for a in stage_page.by_tag("a")]
 
 

@@ -17,7 +17,7 @@ from pygocd.services.artifacts import ArtifactService
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
 from pygocd.web.app import create_app
-from tests.web.ui.dom import Node, parse
+from tests.web.ui.dom import Node, fetch
 from tests.web.ui.runs import commit, configure, pipeline, run_stage_to, stage, trigger
 
 pytestmark = pytest.mark.db
@@ -51,10 +51,8 @@ async def run_app(services: Services, *tabs: Tab) -> None:
     await run_stage_to(services, instance, "build", JobResult.PASSED)
 
 
-async def page(client: httpx.AsyncClient, path: str = JOB) -> Node:
-    response = await client.get(path)
-    assert response.status_code == 200, response.text
-    return parse(response.text)
+async def page(client: httpx.AsyncClient) -> Node:
+    return await fetch(client, JOB)
 
 
 def tabs(doc: Node) -> list[Node]:

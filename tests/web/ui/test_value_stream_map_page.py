@@ -12,7 +12,7 @@ from pygocd.domain.pipelines import PipelineConfig
 from pygocd.services.registry import Services
 from pygocd.web.ui.value_stream_maps import COLUMN
 from tests.builders import commit, git, pipeline, run_to_end, save, stage
-from tests.web.ui.dom import Node, parse
+from tests.web.ui.dom import Node, fetch
 
 pytestmark = pytest.mark.db
 
@@ -41,12 +41,6 @@ async def chain(services: Services) -> Services:
     return services
 
 
-async def page(client: httpx.AsyncClient, path: str) -> Node:
-    response = await client.get(path)
-    assert response.status_code == 200, response.text
-    return parse(response.text)
-
-
 def nodes(doc: Node) -> dict[str, Node]:
     return {n.attrs["data-node"]: n for n in doc.find_all(lambda n: n.has_class("vsm-node"))}
 
@@ -61,7 +55,7 @@ def left(node: Node) -> int:
 async def test_the_map_shows_levels_left_to_right_with_the_current_pipeline_marked(
     client: httpx.AsyncClient, chain: Services
 ) -> None:
-    doc = await page(client, "/go/pipelines/value_stream_map/down/1")
+    doc = await fetch(client, "/go/pipelines/value_stream_map/down/1")
 
     assert doc.by_tag("title")[0].text == "down - Value Stream Map - Go"
     found = nodes(doc)
@@ -89,7 +83,7 @@ async def test_the_map_shows_levels_left_to_right_with_the_current_pipeline_mark
 async def test_pipeline_nodes_link_to_their_pages(
     client: httpx.AsyncClient, chain: Services
 ) -> None:
-    found = nodes(await page(client, "/go/pipelines/value_stream_map/down/1"))
+    found = nodes(await fetch(client, "/go/pipelines/value_stream_map/down/1"))
 
     up_links = {a.text: a.attrs["href"] for a in found["up"].by_tag("a")}
     assert up_links["up"] == "/go/pipeline/activity/up"
@@ -109,7 +103,7 @@ async def test_pipeline_nodes_link_to_their_pages(
 async def test_edges_run_between_nodes_and_long_ones_pass_a_dummy(
     client: httpx.AsyncClient, chain: Services
 ) -> None:
-    doc = await page(client, "/go/pipelines/value_stream_map/up/1")
+    doc = await fetch(client, "/go/pipelines/value_stream_map/up/1")
     edges = doc.find_all(lambda n: n.has_class("vsm-edge"))
     pairs = {(e.attrs["data-source"], e.attrs["data-target"]) for e in edges}
     assert (git().fingerprint, "up") in pairs
@@ -128,12 +122,12 @@ async def test_edges_run_between_nodes_and_long_ones_pass_a_dummy(
 async def test_vsm_links_of_the_activity_stage_and_job_pages_lead_to_the_map(
     client: httpx.AsyncClient, chain: Services
 ) -> None:
-    activity = await page(client, "/go/pipeline/activity/down")
+    activity = await fetch(client, "/go/pipeline/activity/down")
     [vsm] = [a.attrs["href"] for a in activity.by_tag("a") if a.text == "VSM"]
     assert vsm == "/go/pipelines/value_stream_map/down/1"
     assert (await client.get(vsm)).status_code == 200
     for path in ("/go/pipelines/down/1/build/1", "/go/tab/build/detail/down/1/build/1/compile"):
-        crumb = (await page(client, path)).one(lambda n: n.has_class("crumb__vsm"))
+        crumb = (await fetch(client, path)).one(lambda n: n.has_class("crumb__vsm"))
         assert crumb.attrs["href"] == "/go/pipelines/value_stream_map/down/1"
 
 
@@ -164,11 +158,11 @@ async def test_a_material_revision_has_its_own_map_downstream_of_it(
     client: httpx.AsyncClient, chain: Services
 ) -> None:
     material = git().fingerprint
-    pipeline_map = nodes(await page(client, "/go/pipelines/value_stream_map/down/1"))
+    pipeline_map = nodes(await fetch(client, "/go/pipelines/value_stream_map/down/1"))
     [link] = pipeline_map[material].by_tag("a")
     assert link.attrs["href"] == f"/go/materials/value_stream_map/{material}/abc123"
 
-    doc = await page(client, link.attrs["href"])
+    doc = await fetch(client, link.attrs["href"])
     assert doc.by_tag("title")[0].text == "https://example.com/app.git - Value Stream Map - Go"
     found = nodes(doc)
     assert set(found) == {material, "up", "down", "last", "wide"}
@@ -185,7 +179,7 @@ async def test_a_revision_no_pipeline_has_built_yet_shows_unrun_pipelines(
     client: httpx.AsyncClient, chain: Services
 ) -> None:
     await commit(chain, revision="def456", comment="not built yet")
-    found = nodes(await page(client, f"/go/materials/value_stream_map/{git().fingerprint}/def456"))
+    found = nodes(await fetch(client, f"/go/materials/value_stream_map/{git().fingerprint}/def456"))
     assert "No instance of this pipeline has run" in found["up"].text
     assert "not built yet" in found[git().fingerprint].text
 
