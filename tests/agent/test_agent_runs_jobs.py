@@ -4,7 +4,7 @@ checkout of a real git repo, tasks with run_if, console, artifacts, fetch, cance
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -20,7 +20,7 @@ from pygocd.domain.pipelines import (
     StageConfig,
 )
 from pygocd.domain.runs import PipelineInstance
-from pygocd.domain.states import JobResult, StageResult
+from pygocd.domain.states import AgentRuntimeStatus, JobResult, StageResult
 from pygocd.domain.tasks import ExecTask, FetchArtifactTask, RunIf, script_task
 from pygocd.domain.variables import EnvironmentVariable
 from pygocd.services.registry import Services
@@ -240,6 +240,59 @@ async def test_a_job_with_a_subversion_revision_fails_while_preparing_and_says_w
         instance = await uow.pipeline_instances.find("app", 1)
     assert instance is not None
     assert instance.stages[0].result is StageResult.FAILED
+
+
+async def wait_until(check: Callable[[], Awaitable[bool]], what: str) -> None:
+    for _ in range(600):
+        if await check():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{what} not met in time")
+
+
+async def test_kill_running_tasks_ends_a_hanging_on_cancel_and_frees_the_agent(
+    agent_services: Services,
+    transport: httpx.ASGITransport,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+) -> None:
+    assert agent_services.agents is not None
+    assert agent_services.stages is not None
+    agents = agent_services.agents
+    material = await git_material(agent_services, tmp_path, {"a.txt": "a"})
+    started = tmp_path / "started"
+    hanging = ExecTask(
+        "sh",
+        ("-c", f"touch {started}; sleep 300"),
+        on_cancel=script_task(f"touch {tmp_path / 'cancelling'}; sleep 300"),
+    )
+    await save(
+        agent_services,
+        PipelineConfig(
+            name="app",
+            materials=(material,),
+            stages=(StageConfig("build", jobs=(JobConfig("hang", tasks=(hanging,)),)),),
+        ),
+    )
+    await trigger(agent_services, "app")
+    agent = make_agent()
+    running = asyncio.create_task(agent.run(max_jobs=1))
+
+    async def cancelling() -> bool:
+        found = await agents.all()
+        return bool(found) and found[0].runtime_status is AgentRuntimeStatus.CANCELLED
+
+    await wait_until(lambda: asyncio.to_thread(started.exists), "task started")
+    await agent_services.stages.cancel_stage("app", 1, "build", 1, username="admin")
+    await wait_until(cancelling, "agent cancelling")
+    await wait_until(lambda: asyncio.to_thread((tmp_path / "cancelling").exists), "on_cancel")
+    uuid = (await agents.all())[0].uuid
+    await agents.kill_running_tasks(uuid)
+    await asyncio.wait_for(running, 60)
+    async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
+        log = await console_of(client, "app/1/build/1/hang")
+    assert "[go] Killing all running tasks on this agent, as requested" in log
+    assert "x1|" in log  # the on_cancel task did not finish on its own
 
 
 JUNIT_XML = (
