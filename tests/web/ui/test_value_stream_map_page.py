@@ -195,3 +195,17 @@ async def test_the_map_of_an_unknown_material_revision_is_not_found(
     client: httpx.AsyncClient, chain: Services, path: str
 ) -> None:
     assert (await client.get(path)).status_code == 404
+
+
+async def test_further_instances_of_a_node_fold_under_n_more(
+    client: httpx.AsyncClient, chain: Services
+) -> None:
+    await run_to_end(chain, "down")  # a second run of down from the same run of up
+    down = nodes(await fetch(client, "/go/pipelines/value_stream_map/up/1"))["down"]
+
+    shown = [p.text for p in down.find_all(lambda n: n.has_class("vsm-instance__label"))]
+    assert shown == ["Instance: 1 VSM", "Instance: 2 VSM"]
+    [more] = down.find_all(lambda n: n.has_class("vsm-node__more"))
+    assert more.tag == "details"
+    assert more.one(lambda n: n.tag == "summary").text == "1 more…"
+    assert "Instance: 2" in more.text

@@ -46,8 +46,8 @@ MARGIN = 20
 PIPELINE_SIZE = (200, 130)
 CURRENT_SIZE = (230, 150)
 MATERIAL_SIZE = (140, 140)
-SHOWN_INSTANCES = 3
-"""A pipeline node lists this many instances, then says how many more there are."""
+SHOWN_INSTANCES = 1
+"""A pipeline node shows this many instances; the rest fold under "n more…", as in GoCD."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +88,7 @@ class NodeView:
     deleted: bool = False
     material_type: str = ""
     instances: tuple[InstanceView, ...] = ()
-    more_instances: int = 0
+    more_instances: tuple[InstanceView, ...] = ()
     modifications: tuple[ModificationView, ...] = ()
     upstream: tuple[str, ...] = ()
     downstream: tuple[str, ...] = ()
@@ -217,7 +217,7 @@ def map_view(vsm: ValueStreamMap) -> MapView:
                     else f"/go/pipeline/activity/{quote(node.name)}",
                     deleted=node.view_type is not None,
                     instances=tuple(instances[:SHOWN_INSTANCES]),
-                    more_instances=max(0, len(instances) - SHOWN_INSTANCES),
+                    more_instances=tuple(instances[SHOWN_INSTANCES:]),
                 )
             nodes.append(view)
             by_id[node.id] = view
