@@ -413,9 +413,12 @@ class SqlPipelineInstanceRepository:
         return await self._load(row) if row is not None else None
 
     async def find_by_stage_id(self, stage_id: int) -> PipelineInstance | None:
-        query = select(stages.c.pipeline_id).where(stages.c.id == stage_id)
-        pipeline_id = (await self._connection.execute(query)).scalar_one_or_none()
-        return await self.find_by_id(pipeline_id) if pipeline_id is not None else None
+        query = select(pipelines).where(
+            pipelines.c.id
+            == select(stages.c.pipeline_id).where(stages.c.id == stage_id).scalar_subquery()
+        )
+        row = (await self._connection.execute(query)).mappings().first()
+        return await self._load(row) if row is not None else None
 
     async def latest(self, pipeline: str, limit: int = 1) -> list[PipelineInstance]:
         """The newest instances of a pipeline, newest first."""
