@@ -199,11 +199,13 @@ class SqlMaterialRepository:
                 .where(materials.c.fingerprint == fingerprint)
                 .order_by(modifications.c.id.desc())
                 .limit(limit)
-                .subquery()
-                .select()
                 for fingerprint in wanted[start : start + MATERIALS_PER_QUERY]
             ]
-            query = union_all(*parts) if len(parts) > 1 else parts[0]
+            # One material (the usual single trigger) needs no union, and building the
+            # union's subqueries costs more than the query itself.
+            query = (
+                union_all(*(p.subquery().select() for p in parts)) if len(parts) > 1 else parts[0]
+            )
             for row in (await self._connection.execute(query)).mappings():
                 found[row["fingerprint"]].append(_modification(row, {}))
         for newest_first in found.values():
