@@ -28,6 +28,12 @@ MAKE_SITE = (
     "mkdir -p site/css && echo '<h1>Coverage 93%</h1>' > site/index.html"
     " && echo 'body {}' > site/css/main.css && echo ok > notes.txt"
 )
+JUNIT = (
+    'mkdir -p reports && printf \'%s\' \'<testsuite name="site" tests="2" failures="1">'
+    '<testcase classname="site" name="renders"/>'
+    '<testcase classname="site" name="links"><failure message="dead link"/></testcase>'
+    "</testsuite>' > reports/TEST-site.xml"
+)
 
 
 def site_app(code: str) -> dict[str, Any]:
@@ -46,11 +52,16 @@ def site_app(code: str) -> dict[str, Any]:
                             {
                                 "type": "exec",
                                 "attributes": {"command": "sh", "arguments": ["-c", MAKE_SITE]},
-                            }
+                            },
+                            {
+                                "type": "exec",
+                                "attributes": {"command": "sh", "arguments": ["-c", JUNIT]},
+                            },
                         ],
                         "artifacts": [
                             {"type": "build", "source": "site", "destination": ""},
                             {"type": "build", "source": "notes.txt", "destination": ""},
+                            {"type": "test", "source": "reports", "destination": ""},
                         ],
                         "tabs": [{"name": "Coverage", "path": "site/index.html"}],
                     }
@@ -123,6 +134,9 @@ def test_job_tabs_are_keyboard_operable_and_show_artifacts(page: Page, site: Ser
     expect(console).to_have_attribute("aria-selected", "true")
     console.focus()
     page.keyboard.press("ArrowRight")
+    tests = tablist.get_by_role("tab", name="Tests")
+    expect(tests).to_be_focused()
+    page.keyboard.press("ArrowRight")
     artifacts = tablist.get_by_role("tab", name="Artifacts")
     expect(artifacts).to_be_focused()
     expect(artifacts).to_have_attribute("aria-selected", "true")
@@ -159,6 +173,28 @@ def test_job_tabs_are_keyboard_operable_and_show_artifacts(page: Page, site: Ser
     expect(console).to_have_attribute("aria-selected", "true")
 
 
+def test_tests_tab_shows_the_report_merged_from_the_jobs_junit_xml(
+    page: Page, site: Server
+) -> None:
+    page.goto(site.url(JOB + "#tab-tests"))
+    expect(page.get_by_role("tab", name="Tests")).to_have_attribute("aria-selected", "true")
+    frame = page.frame_locator("iframe[title='Test report of make-site']")
+    expect(frame.locator(".tests_total_count")).to_have_text("2")
+    expect(frame.locator(".tests_failed_count")).to_have_text("1")
+
+
+def test_job_history_lists_the_jobs_runs_and_marks_this_one(page: Page, site: Server) -> None:
+    page.goto(site.url(JOB))
+    history = page.get_by_role("complementary", name="Job history")
+    runs = history.get_by_role("link")
+    expect(runs).to_have_count(2)
+    expect(runs.first).to_have_text("site-app/2/build/1/make-site")
+    current = history.locator("[aria-current='page']")
+    expect(current).to_have_text("site-app/1/build/1/make-site")
+    runs.first.click()
+    expect(page).to_have_url(re.compile("/site-app/2/build/1/make-site$"))
+
+
 def test_a_tab_link_opens_that_tab(page: Page, site: Server) -> None:
     page.goto(site.url(JOB + "#tab-materials"))
     expect(page.get_by_role("tab", name="Materials")).to_have_attribute("aria-selected", "true")
@@ -171,6 +207,7 @@ def test_job_details_tabs_are_accessible_and_fit_390px(
     page: Page, mobile: Page, site: Server
 ) -> None:
     check_page(page, mobile, site.url(JOB + "#tab-artifacts"), "job-artifacts")
+    check_page(page, mobile, site.url(JOB + "#tab-tests"), "job-tests")
     check_page(page, mobile, site.url(JOB + "#tab-Coverage"), "job-custom-tab")
     page.goto(site.url(JOB))
     expect(page.get_by_role("tab", name=re.compile("Console"))).to_be_visible()

@@ -1,5 +1,6 @@
-"""Job details on real data: GoCD's tabs (console, artifacts, materials, custom tabs), the
-artifacts tree from the job's uploaded files, and 404s for runs that do not exist."""
+"""Job details on real data: GoCD's tabs (console, tests, artifacts, materials, custom tabs),
+the artifacts tree from the job's uploaded files, the job history sidebar, and 404s for runs
+that do not exist."""
 
 from __future__ import annotations
 
@@ -71,11 +72,18 @@ async def test_job_page_has_console_artifacts_materials_and_custom_tabs(
     doc = await page(client)
 
     found = tabs(doc)
-    assert [t.text for t in found] == ["Console", "Artifacts", "Materials", "Coverage", "console"]
-    assert [t.attrs["aria-selected"] for t in found] == ["true", "false", "false", "false", "false"]
-    assert [t.attrs["tabindex"] for t in found] == ["0", "-1", "-1", "-1", "-1"]
+    assert [t.text for t in found] == [
+        "Console",
+        "Tests",
+        "Artifacts",
+        "Materials",
+        "Coverage",
+        "console",
+    ]
+    assert [t.attrs["aria-selected"] for t in found] == ["true"] + ["false"] * 5
+    assert [t.attrs["tabindex"] for t in found] == ["0"] + ["-1"] * 5
     # A custom tab named like a built-in one gets its own id.
-    assert [t.attrs["id"] for t in found][3:] == ["tab-Coverage", "tab-console-2"]
+    assert [t.attrs["id"] for t in found][4:] == ["tab-Coverage", "tab-console-2"]
     # A tab shows a file of this job, never one reached by going up.
     frames = [f.attrs["src"] for f in doc.by_tag("iframe")]
     assert frames == [
@@ -152,6 +160,70 @@ async def test_artifacts_tab_says_when_a_job_has_none(
 
     panel = doc.one(lambda n: n.attrs.get("id") == "panel-artifacts")
     assert "No artifacts were uploaded by this job." in panel.text
+
+
+async def test_tests_tab_frames_the_report_merged_from_the_test_artifacts(
+    with_artifacts: tuple[Services, httpx.AsyncClient],
+) -> None:
+    services, client = with_artifacts
+    await run_app(services)
+    assert services.artifacts is not None
+    report = b'<p>Tests run: <span class="tests_total_count">3</span></p>'
+    await services.artifacts.upload(LOCATOR, "testoutput/index.html", chunks(report), None)
+    doc = await page(client)
+
+    panel = doc.one(lambda n: n.attrs.get("id") == "panel-tests")
+    assert panel.attrs["aria-labelledby"] == "tab-tests"
+    frame = panel.one(lambda n: n.tag == "iframe")
+    assert frame.attrs["src"] == f"/go/files/{LOCATOR}/testoutput/index.html"
+    assert frame.attrs["title"] == "Test report of compile"
+    assert "allow-same-origin" not in frame.attrs["sandbox"]
+    assert (await client.get(frame.attrs["src"])).content == report
+
+
+async def test_tests_tab_explains_test_artifacts_when_the_job_has_no_report(
+    with_artifacts: tuple[Services, httpx.AsyncClient],
+) -> None:
+    services, client = with_artifacts
+    await run_app(services)
+    assert services.artifacts is not None
+    # Another file under testoutput/ is not the merged report.
+    await services.artifacts.upload(LOCATOR, "testoutput/TEST-a.xml", chunks(b"<x/>"), None)
+    doc = await page(client)
+
+    panel = doc.one(lambda n: n.attrs.get("id") == "panel-tests")
+    assert panel.find_all(lambda n: n.tag == "iframe") == []
+    assert "No test reports found." in panel.text
+    assert "testoutput/index.html" in panel.text
+
+
+async def test_job_history_lists_the_jobs_runs_newest_first_marking_this_one(
+    client: httpx.AsyncClient, services: Services
+) -> None:
+    await run_app(services)
+    second = await trigger(services, "app")
+    await run_stage_to(services, second, "build", JobResult.FAILED)
+    await trigger(services, "app")  # the third run has not been assigned yet
+    doc = await page(client)
+
+    [aside] = doc.find_all(lambda n: n.tag == "aside")
+    assert aside.attrs["aria-labelledby"] == "job-history-title"
+    items = aside.find_all(lambda n: n.has_class("job-history__item"))
+    links = [item.one(lambda n: n.tag == "a") for item in items]
+    assert [a.text for a in links] == [
+        "app/3/build/1/compile",
+        "app/2/build/1/compile",
+        "app/1/build/1/compile",
+    ]
+    assert links[1].attrs["href"] == "/go/tab/build/detail/app/2/build/1/compile"
+    squares = [item.one(lambda n: n.has_class("job-square")) for item in items]
+    assert [sq.attrs["class"].split()[-1] for sq in squares] == [
+        "job-square--building",
+        "job-square--failed",
+        "job-square--passed",
+    ]
+    assert [item.has_class("is-current") for item in items] == [False, False, True]
+    assert [a.attrs.get("aria-current") for a in links] == [None, None, "page"]
 
 
 async def test_materials_tab_shows_each_revision_with_its_comment(

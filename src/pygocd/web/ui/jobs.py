@@ -1,8 +1,9 @@
 """Job details (`/go/tab/build/detail/<p>/<c>/<s>/<sc>/<job>`): the job's summary and GoCD's
-tabs — the live console, the artifacts tree, the materials of the run and one tab per custom
-tab configured on the job (the artifact at its path in a sandboxed iframe). The summary and
-the artifacts tree are re-sent over SSE when the pipeline changes; the console streams its
-own lines from a byte offset."""
+tabs — the live console, the test report, the artifacts tree, the materials of the run and
+one tab per custom tab configured on the job (the artifact at its path in a sandboxed
+iframe) — beside the job's history. The summary, the test report and the artifacts tree are
+re-sent over SSE when the pipeline changes; the console streams its own lines from a byte
+offset."""
 
 from __future__ import annotations
 
@@ -29,6 +30,7 @@ from pygocd.services.dashboard import configured_stages
 from pygocd.services.events import JOB_CHANGED
 from pygocd.services.ports import ArtifactNode
 from pygocd.services.registry import Services
+from pygocd.services.run_history import RunHistoryService
 from pygocd.web.ui import console
 from pygocd.web.ui.dashboard import (
     ChangesView,
@@ -47,7 +49,13 @@ router = APIRouter()
 CONSOLE_TICK = 0.1
 """How often an open console checks its file for new bytes while the job runs."""
 
-BUILT_IN_TABS = ("console", "artifacts", "materials")
+BUILT_IN_TABS = ("console", "tests", "artifacts", "materials")
+
+JOB_HISTORY_SIZE = 25
+"""GoCD's job history sidebar lists the job's 25 most recent runs."""
+
+TEST_REPORT = "testoutput/index.html"
+"""Where the agent writes the report merged from the job's test artifacts (GoCD's path)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +92,17 @@ class CustomTab:
     url: str
 
 
+@dataclass(frozen=True, slots=True)
+class JobHistoryEntry:
+    """A run of this job in the history sidebar: GoCD's status icon, locator and date."""
+
+    locator: str
+    url: str
+    status: str
+    scheduled_at: datetime | None
+    current: bool
+
+
 @dataclass(frozen=True, kw_only=True)
 class JobContext(PageContext):
     pipeline: str
@@ -96,6 +115,8 @@ class JobContext(PageContext):
     changes: ChangesView
     artifacts: tuple[ArtifactEntry, ...]
     custom_tabs: tuple[CustomTab, ...]
+    test_report_url: str | None
+    history: tuple[JobHistoryEntry, ...]
     console_html: str
     console_offset: int
     console_url: str
@@ -195,6 +216,45 @@ def custom_tabs(
     return tuple(out)
 
 
+def test_report_url(
+    artifacts: Sequence[ArtifactEntry], locator: tuple[str, int, str, int, str]
+) -> str | None:
+    """The merged test report's URL when the job uploaded test artifacts, else None."""
+    folder = next((e for e in artifacts if e.is_folder and e.path == "testoutput"), None)
+    children = folder.children if folder is not None else None
+    if children and any(e.path == TEST_REPORT for e in children):
+        return files_url(locator, TEST_REPORT)
+    return None
+
+
+def history_status(job: JobInstance) -> str:
+    """The icon GoCD's sidebar gives a run: its result once completed, else building."""
+    if job.state is not JobState.COMPLETED:
+        return "building"
+    return job.result.value.lower()
+
+
+async def job_history(
+    services: Services, pipeline: str, stage: str, current: JobInstance
+) -> tuple[JobHistoryEntry, ...]:
+    found, _, _ = await RunHistoryService(services.uow, services.config).job_history(
+        pipeline, stage, current.name, JOB_HISTORY_SIZE, None, None
+    )
+    entries = []
+    for job, identifier in found:
+        locator = f"{identifier.stage_locator}/{identifier.job_name}"
+        entries.append(
+            JobHistoryEntry(
+                locator=locator,
+                url="/go/tab/build/detail/" + "/".join(quote(p) for p in locator.split("/")),
+                status=history_status(job),
+                scheduled_at=job.scheduled_at,
+                current=job.id == current.id,
+            )
+        )
+    return tuple(entries)
+
+
 async def job_context(
     request: Request, pipeline: str, counter: int, stage: str, stage_counter: int, job: str
 ) -> JobContext:
@@ -209,6 +269,7 @@ async def job_context(
     locator = (instance.name, counter, run.name, stage_counter, found.name)
     loc = "/".join(str(part) for part in locator)
     configured = job_config(services, instance.name, run.name, found)
+    artifacts = await artifact_tree(services, locator)
     return JobContext(
         title=found.name,
         active="dashboard",
@@ -221,8 +282,10 @@ async def job_context(
         job=found.name,
         summary=job_summary(instance, run, found, services.clock.now()),
         changes=changes_view(services, instance),
-        artifacts=await artifact_tree(services, locator),
+        artifacts=artifacts,
         custom_tabs=custom_tabs(configured.tabs if configured else (), locator),
+        test_report_url=test_report_url(artifacts, locator),
+        history=await job_history(services, instance.name, run.name, found),
         console_html=console.render_lines(chunk.lines),
         console_offset=chunk.next_offset,
         console_url=f"/go/ui/console/{loc}",
@@ -247,7 +310,8 @@ async def job_events(
         page = await job_context(request, pipeline, counter, stage, stage_counter, job)
         summary = oob(render_fragment("runs/_job_summary.html", page=page), "job-summary")
         tree = oob(render_fragment("runs/_artifacts.html", page=page), "job-artifacts")
-        return summary + tree
+        tests = oob(render_fragment("runs/_test_report.html", page=page), "job-tests")
+        return summary + tests + tree
 
     return watch_pipeline(request, pipeline, render)
 
