@@ -4,6 +4,7 @@ and the ASGI app wired as in production."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -28,7 +29,26 @@ from pygocd.settings import Settings, async_database_url
 from pygocd.web.app import create_app
 from tests.fakes import FakeClock
 
-POSTGRES_URL = os.environ.get("PYGOCD_TEST_DB_URL")
+# The database the run was given; under pytest-xdist each worker uses one of its own next to it
+# (made in pytest_configure), so servers that tests start with `PYGOCD_TEST_DB_URL` never
+# share a database with another worker's.
+_GIVEN_POSTGRES_URL = os.environ.get("PYGOCD_TEST_DB_URL")
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+POSTGRES_URL = (
+    f"{_GIVEN_POSTGRES_URL}_{_WORKER}" if _GIVEN_POSTGRES_URL and _WORKER else _GIVEN_POSTGRES_URL
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if _GIVEN_POSTGRES_URL and POSTGRES_URL and POSTGRES_URL != _GIVEN_POSTGRES_URL:
+        asyncio.run(_recreate_postgres_database(_GIVEN_POSTGRES_URL, POSTGRES_URL))
+        os.environ["PYGOCD_TEST_DB_URL"] = POSTGRES_URL
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _GIVEN_POSTGRES_URL and POSTGRES_URL != _GIVEN_POSTGRES_URL:
+        assert POSTGRES_URL is not None
+        asyncio.run(_drop_postgres_database(_GIVEN_POSTGRES_URL, POSTGRES_URL))
 
 
 @pytest.fixture
@@ -62,6 +82,15 @@ async def _migrated_template(admin_url: str) -> str:
         await engine.dispose()
         _MIGRATED_TEMPLATE.append(url.rsplit("/", 1)[1])
     return _MIGRATED_TEMPLATE[0]
+
+
+async def _recreate_postgres_database(admin_url: str, url: str) -> None:
+    """An empty database at `url` (a leftover of an interrupted run is dropped first)."""
+    await _drop_postgres_database(admin_url, url)
+    admin = create_async_engine(async_database_url(admin_url), isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{url.rsplit("/", 1)[1]}"'))
+    await admin.dispose()
 
 
 async def _drop_postgres_database(admin_url: str, url: str) -> None:

@@ -33,7 +33,10 @@ def pygocd(*args: str, env: dict[str, str] | None = None) -> subprocess.Popen[st
     )
 
 
-def wait_healthy(port: int, process: subprocess.Popen[str], timeout: float = 30) -> None:
+def wait_healthy(port: int, process: subprocess.Popen[str], timeout: float = 60) -> None:
+    """Wait for the health check; a server that never gets there is killed, not left behind.
+
+    The timeout only bounds a hung start: a shared CI machine can take many seconds."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -43,6 +46,8 @@ def wait_healthy(port: int, process: subprocess.Popen[str], timeout: float = 30)
                 return
         except httpx.TransportError:
             time.sleep(0.05)
+    process.kill()
+    process.communicate()
     raise AssertionError("server did not become healthy")
 
 
