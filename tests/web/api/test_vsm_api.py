@@ -185,3 +185,42 @@ async def test_non_ascii_digits_in_a_counter_are_not_a_server_error(
     # "¹".isdigit() is True in Python but int("¹") fails: found by schemathesis.
     response = await client.get(f"/go/pipelines/value_stream_map/up42/{counter}.json")
     assert response.status_code < 500
+
+
+async def test_material_revision_map_shows_the_runs_that_took_it_in_and_what_followed(
+    client: httpx.AsyncClient, chain: Services
+) -> None:
+    material = git().fingerprint
+    response = await client.get(f"/go/materials/value_stream_map/{material}/abc123.json")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["current_material"] == material
+    assert "current_pipeline" not in body
+    nodes = _nodes(body)
+    level_of = {key: level for key, (level, _) in nodes.items()}
+    assert level_of[material] == 0
+    assert level_of["up"] == 1
+    assert level_of["down"] == 2
+    _, git_node = nodes[material]
+    [revision] = git_node["material_revisions"]
+    assert [m["revision"] for m in revision["modifications"]] == ["abc123"]
+    _, up = nodes["up"]
+    assert [i["counter"] for i in up["instances"]] == [1]
+
+
+@pytest.mark.parametrize(
+    ("path", "error"),
+    [
+        ("nope/abc123", "Material with fingerprint 'nope' not found."),
+        ("{fp}/fff999", "Modification 'fff999' for material with fingerprint '{fp}' not found."),
+    ],
+)
+async def test_material_revision_map_of_an_unknown_material_or_revision_is_an_error(
+    client: httpx.AsyncClient, chain: Services, path: str, error: str
+) -> None:
+    fingerprint = git().fingerprint
+    response = await client.get(
+        f"/go/materials/value_stream_map/{path.format(fp=fingerprint)}.json"
+    )
+    assert response.status_code == 200  # GoCD's Rails controller answers errors with 200
+    assert response.json() == {"error": error.format(fp=fingerprint)}

@@ -1,7 +1,9 @@
 """Value stream map JSON, GoCD's Rails `ValueStreamMapController#show` (`.json`).
 
-`GET /go/pipelines/value_stream_map/:pipeline/:counter.json`: no versioned `Accept` (a Rails
-path). Only the fields GoCD's Ruby models assign appear. An unknown pipeline or counter is
+`GET /go/pipelines/value_stream_map/:pipeline/:counter.json` and a material revision's map
+`GET /go/materials/value_stream_map/:fingerprint/:revision.json` (`current_material` instead
+of `current_pipeline`): no versioned `Accept` (Rails paths). Only the fields GoCD's Ruby
+models assign appear. An unknown pipeline or counter is
 answered as GoCD does: HTTP 200 with `{"error": "Pipeline 'x' with counter '9' not found."}`
 (a counter that is not a number counts as 0, Ruby's `to_i`).
 """
@@ -20,6 +22,7 @@ from pygocd.services.value_stream_maps import (
     MATERIAL,
     InstanceRevision,
     Node,
+    ValueStreamMap,
     ValueStreamMapService,
     VsmNotFound,
     time_ago,
@@ -123,11 +126,24 @@ async def value_stream_map(pipeline: str, counter: str, request: Request) -> Res
         vsm = await service.build(pipeline, number)
     except VsmNotFound as error:
         return JSONResponse({"error": error.message})
-    return JSONResponse(
-        {
-            "current_pipeline": vsm.current_pipeline,
-            "levels": [
-                {"nodes": [_node_json(node, service) for node in level]} for level in vsm.levels
-            ],
-        }
-    )
+    return JSONResponse({"current_pipeline": vsm.current_pipeline, **_levels(vsm, service)})
+
+
+def _levels(vsm: ValueStreamMap, service: ValueStreamMapService) -> Json:
+    return {
+        "levels": [{"nodes": [_node_json(node, service) for node in level]} for level in vsm.levels]
+    }
+
+
+@router.get(
+    "/materials/value_stream_map/{fingerprint}/{revision}.json",
+    summary="The value stream map of a material revision",
+)
+async def material_value_stream_map(fingerprint: str, revision: str, request: Request) -> Response:
+    services: Services = request.app.state.services
+    service = ValueStreamMapService(services.uow, services.config, services.clock)
+    try:
+        vsm = await service.build_for_material(fingerprint, revision)
+    except VsmNotFound as error:
+        return JSONResponse({"error": error.message})
+    return JSONResponse({"current_material": fingerprint, **_levels(vsm, service)})
