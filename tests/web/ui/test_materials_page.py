@@ -64,7 +64,7 @@ async def test_materials_never_polled(setup: Setup) -> None:
 
 
 async def test_latest_modification_last_poll_and_errors(setup: Setup) -> None:
-    client, _services, materials, _repo, material = setup
+    client, _services, materials, repo, material = setup
     await materials.update(material)
     for m in materials.materials():
         if m.fingerprint != material.fingerprint:
@@ -82,6 +82,10 @@ async def test_latest_modification_last_poll_and_errors(setup: Setup) -> None:
     assert "Last polled" in second.text
     assert second.by_tag("time")
     assert "p0" in [a.text for a in second.by_tag("a")]
+    [vsm] = [a for a in second.by_tag("a") if a.text == "VSM"]
+    head = repo.git("rev-parse", "HEAD")
+    assert vsm.attrs["href"] == f"/go/materials/value_stream_map/{material.fingerprint}/{head}"
+    assert (await client.get(vsm.attrs["href"])).status_code == 200
 
 
 async def test_an_update_pushes_the_fresh_list(setup: Setup) -> None:
