@@ -22,16 +22,16 @@ from pygocd.configrepo.validate_graph import (
 )
 from pygocd.configrepo.validate_params import resolve_pipeline, resolve_stages
 from pygocd.configrepo.validate_pipelines import (
-    Scope,
     check_pipeline,
     check_template,
     check_variables,
-    report,
 )
 from pygocd.configrepo.validate_report import (
     Reporter,
+    Scope,
     environment_path,
     pipeline_path,
+    report,
     template_path,
     variable_path,
 )

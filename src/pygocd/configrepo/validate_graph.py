@@ -10,11 +10,12 @@ import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
-from pygocd.configrepo.validate_pipelines import Scope, report
 from pygocd.configrepo.validate_report import (
     Reporter,
+    Scope,
     job_path,
     material_path,
+    report,
     stage_path,
     task_path,
 )

@@ -101,3 +101,19 @@ class Reporter:
             # the merged map points at the other definition of this name
             return Location(origin_file)
         return location
+
+
+@dataclass(frozen=True, slots=True)
+class Scope:
+    """Where errors of one pipeline or template go: its key path and its file."""
+
+    path: str
+    origin_file: str | None = None
+    locate_at: str | None = None  # e.g. a pipeline's `template` key for template stages
+
+    def child(self, path: str) -> Scope:
+        return Scope(path, self.origin_file, self.locate_at)
+
+
+def report(reporter: Reporter, scope: Scope, key_path: str, message: str) -> None:
+    reporter.add(key_path, message, origin_file=scope.origin_file, locate_at=scope.locate_at)
