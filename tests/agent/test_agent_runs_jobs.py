@@ -4,7 +4,7 @@ checkout of a real git repo, tasks with run_if, console, artifacts, fetch, cance
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -37,9 +37,7 @@ def agent_services(services: Services, settings: Settings) -> Services:
 
 
 @pytest.fixture
-async def transport(
-    agent_services: Services, settings: Settings
-) -> AsyncIterator[httpx.ASGITransport]:
+def transport(agent_services: Services, settings: Settings) -> httpx.ASGITransport:
     app = create_app(agent_services, settings, loops=())
     return httpx.ASGITransport(app=app)
 
