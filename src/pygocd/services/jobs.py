@@ -14,7 +14,7 @@ from pygocd.domain.errors import Conflict, NotFound
 from pygocd.domain.runs import JobIdentifier, JobInstance
 from pygocd.domain.states import JobResult, JobState, check_job_transition
 from pygocd.services.ports import Clock, UnitOfWorkFactory
-from pygocd.services.stages import Events, StageService, job_event_at
+from pygocd.services.stages import Events, StageService, cancel_job_row, job_event_at
 
 
 class ReportOutcome(enum.StrEnum):
@@ -157,11 +157,9 @@ class JobService:
             if found is None or not found[0].state.is_active:
                 return False
             job, where = found
-            if not await uow.jobs.change_state(
-                job, JobState.COMPLETED, self._clock.now(), result=JobResult.CANCELLED
-            ):
+            cancelled = await cancel_job_row(uow, job, self._clock.now())
+            if cancelled is None:
                 return False
-            cancelled = replace(job, state=JobState.COMPLETED, result=JobResult.CANCELLED)
             _event(out, where, cancelled)
             assert job.stage_id is not None
             await self._stages.recalculate_stage(uow, job.stage_id, out)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import replace
+from datetime import datetime
 
 from pygocd.domain.errors import Conflict, NotFound
 from pygocd.domain.job_plans import new_stage_instance
@@ -327,10 +328,8 @@ class StageService:
             for job in stage.jobs:
                 if job.ignored or job.state is JobState.COMPLETED:
                     continue
-                if await uow.jobs.change_state(
-                    job, JobState.COMPLETED, now, result=JobResult.CANCELLED
-                ):
-                    cancelled = replace(job, state=JobState.COMPLETED, result=JobResult.CANCELLED)
+                cancelled = await cancel_job_row(uow, job, now)
+                if cancelled is not None:
                     job_event(out, instance, stage, cancelled)
             assert stage.id is not None
             await uow.pipeline_instances.update_stage(
@@ -421,6 +420,31 @@ def job_event(
     out: Events, instance: PipelineInstance, stage: StageInstance, job: JobInstance
 ) -> None:
     job_event_at(out, instance.name, instance.counter, stage.name, stage.counter, job)
+
+
+MAX_CANCEL_ATTEMPTS = 10
+"""A job passes through at most six states, so a cancel racing the agent's reports wins
+within a few attempts; the bound only guards against a loop."""
+
+
+async def cancel_job_row(uow: UnitOfWork, job: JobInstance, now: datetime) -> JobInstance | None:
+    """Complete `job` as Cancelled; the cancelled job, or None when it had finished meanwhile.
+
+    The update is conditional on the job's state, and an agent may move the job on (its
+    reports run in their own transactions) between reading and cancelling it: then the row is
+    read again and the cancel retried, so a cancel never silently leaves a job running."""
+    current = job
+    for _ in range(MAX_CANCEL_ATTEMPTS):
+        if await uow.jobs.change_state(
+            current, JobState.COMPLETED, now, result=JobResult.CANCELLED
+        ):
+            return replace(current, state=JobState.COMPLETED, result=JobResult.CANCELLED)
+        assert current.id is not None
+        found = await uow.jobs.get(current.id)
+        if found is None or not found[0].state.is_active:
+            return None
+        current = found[0]
+    raise RuntimeError(f"job {job.id} kept changing state while being cancelled")
 
 
 def job_event_at(
