@@ -11,7 +11,7 @@ import asyncio
 import json
 import re
 from collections.abc import AsyncIterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -116,7 +116,8 @@ class JobContext(PageContext):
     artifacts: tuple[ArtifactEntry, ...]
     custom_tabs: tuple[CustomTab, ...]
     test_report_url: str | None
-    history: tuple[JobHistoryEntry, ...]
+    history: tuple[JobHistoryEntry, ...] = ()
+    """Filled for the full page only: live updates re-send the summary, report and tree."""
     console_html: str
     console_offset: int
     console_url: str
@@ -234,11 +235,9 @@ def history_status(job: JobInstance) -> str:
     return job.result.value.lower()
 
 
-async def job_history(
-    services: Services, pipeline: str, stage: str, current: JobInstance
-) -> tuple[JobHistoryEntry, ...]:
+async def job_history(services: Services, page: JobContext) -> tuple[JobHistoryEntry, ...]:
     found, _, _ = await RunHistoryService(services.uow, services.config).job_history(
-        pipeline, stage, current.name, JOB_HISTORY_SIZE, None, None
+        page.pipeline, page.stage, page.job, JOB_HISTORY_SIZE, None, None
     )
     entries = []
     for job, identifier in found:
@@ -249,7 +248,8 @@ async def job_history(
                 url="/go/tab/build/detail/" + "/".join(quote(p) for p in locator.split("/")),
                 status=history_status(job),
                 scheduled_at=job.scheduled_at,
-                current=job.id == current.id,
+                current=(identifier.pipeline_counter, identifier.stage_counter)
+                == (page.counter, page.stage_counter),
             )
         )
     return tuple(entries)
@@ -285,7 +285,6 @@ async def job_context(
         artifacts=artifacts,
         custom_tabs=custom_tabs(configured.tabs if configured else (), locator),
         test_report_url=test_report_url(artifacts, locator),
-        history=await job_history(services, instance.name, run.name, found),
         console_html=console.render_lines(chunk.lines),
         console_offset=chunk.next_offset,
         console_url=f"/go/ui/console/{loc}",
@@ -299,6 +298,7 @@ async def job_page(
     request: Request, pipeline: str, counter: int, stage: str, stage_counter: int, job: str
 ) -> HTMLResponse:
     page = await job_context(request, pipeline, counter, stage, stage_counter, job)
+    page = replace(page, history=await job_history(services_of(request), page))
     return render_page(request, "runs/job.html", page)
 
 
