@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from pygocd.agent import main as agent_main
 from pygocd.agent.main import Agent, AgentOptions
 from pygocd.domain.materials import GitMaterialConfig, SvnMaterialConfig
 from pygocd.domain.pipelines import (
@@ -23,6 +24,7 @@ from pygocd.domain.runs import PipelineInstance
 from pygocd.domain.states import AgentRuntimeStatus, JobResult, StageResult
 from pygocd.domain.tasks import ExecTask, FetchArtifactTask, RunIf, script_task
 from pygocd.domain.variables import EnvironmentVariable
+from pygocd.protocol import messages as wire
 from pygocd.services.registry import Services
 from pygocd.settings import Settings
 from pygocd.web.app import create_app
@@ -412,3 +414,48 @@ async def test_a_short_job_records_every_state_in_order_with_its_whole_console(
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1:8153") as client:
         log = await console_of(client, "app/1/build/1/compile")
     assert log.rstrip().split("\n")[-1].startswith("ex|")  # the last line arrived before Completed
+
+
+async def test_memory_is_tidied_while_idle_not_between_a_job_and_the_next(
+    agent_services: Services,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    steps: list[str] = []
+    tidied = asyncio.Event()
+
+    def tidy() -> None:
+        steps.append("tidy")
+        tidied.set()
+
+    monkeypatch.setattr(agent_main, "release_memory", tidy)
+    monkeypatch.setattr(agent_main, "IDLE_BEFORE_TIDYING_SECONDS", 0.05)
+    material = await git_material(agent_services, tmp_path, {"a.txt": "a"})
+    job = JobConfig("compile", tasks=(ExecTask("true"),))
+    await save(
+        agent_services,
+        *(
+            PipelineConfig(name=n, materials=(material,), stages=(StageConfig("build", (job,)),))
+            for n in ("one", "two", "three")
+        ),
+    )
+    await trigger(agent_services, "one")
+    await trigger(agent_services, "two")
+    agent = make_agent()
+    run_job = agent.run_job
+
+    async def counted(work: wire.Work) -> str:
+        result = await run_job(work)
+        steps.append(f"ran {work.job.pipeline}")
+        return result
+
+    monkeypatch.setattr(agent, "run_job", counted)
+    running = asyncio.create_task(agent.run(max_jobs=3))
+    await asyncio.wait_for(tidied.wait(), 30)  # at registration
+    tidied.clear()
+    await asyncio.wait_for(tidied.wait(), 30)  # idle after the two waiting jobs
+    await trigger(agent_services, "three")
+    await asyncio.wait_for(running, 60)
+
+    assert steps == ["tidy", "ran one", "ran two", "tidy", "ran three"]

@@ -22,6 +22,9 @@ from pygocd.protocol import messages as wire
 log = logging.getLogger("pygocd.agent")
 
 WORK_WAIT_SECONDS = 30.0
+IDLE_BEFORE_TIDYING_SECONDS = 1.0
+"""How long a work request waits unanswered before the agent hands memory back to the OS:
+tidying takes tens of milliseconds, so it must not sit between one job and the next."""
 
 
 @dataclass
@@ -70,6 +73,8 @@ class Agent:
         )
         self.identity = Identity(self.work_dir)
         self.jobs_run = 0
+        self.untidy = False
+        """A job ran since memory was last handed back to the OS."""
         self.stopping = asyncio.Event()
 
     def free_space(self) -> int | None:
@@ -121,13 +126,7 @@ class Agent:
                 if max_jobs is not None and self.jobs_run >= max_jobs:
                     return
                 try:
-                    reply = await self.client.work(
-                        wire.WorkRequest(
-                            runtime_status="Idle",
-                            free_space=self.free_space(),
-                            wait_seconds=WORK_WAIT_SECONDS,
-                        )
-                    )
+                    reply = await self._ask_for_work()
                 except Unregistered:
                     log.warning("the server does not know this agent any more; registering")
                     self.identity.forget()
@@ -141,9 +140,30 @@ class Agent:
                 delay = 0.5
                 if isinstance(reply, wire.Work):
                     await self.run_job(reply)
-                    release_memory()
+                    self.untidy = True
         finally:
             await self.client.close()
+
+    async def _ask_for_work(self) -> wire.Work | wire.NoWork:
+        """Long-poll for work; after a job, tidy memory once the agent has waited a while."""
+        asking = asyncio.ensure_future(
+            self.client.work(
+                wire.WorkRequest(
+                    runtime_status="Idle",
+                    free_space=self.free_space(),
+                    wait_seconds=WORK_WAIT_SECONDS,
+                )
+            )
+        )
+        try:
+            if self.untidy:
+                done, _ = await asyncio.wait({asking}, timeout=IDLE_BEFORE_TIDYING_SECONDS)
+                if not done:
+                    release_memory()
+                    self.untidy = False
+            return await asking
+        finally:
+            asking.cancel()  # only matters when this agent is being stopped meanwhile
 
     async def run_job(self, work: wire.Work) -> str:
         from pygocd.agent.job import JobRunner  # loaded with the first job: idle stays small
