@@ -1,8 +1,9 @@
 """The unit of work: one database transaction with the repositories bound to it.
 
 SQLite allows one writer at a time; rather than let concurrent writers fail with "database is
-locked", writing units of work in this process queue on one asyncio lock (DESIGN §4). On
-PostgreSQL, transactions run concurrently and constraints settle races.
+locked", writing units of work in this process queue on one asyncio lock (DESIGN §4), and
+read-only units cannot write at all. On PostgreSQL, transactions run concurrently and
+constraints settle races.
 """
 
 from __future__ import annotations
@@ -74,9 +75,28 @@ class SqlUnitOfWorkFactory:
 
     @asynccontextmanager
     async def _unit(self, *, read_only: bool) -> AsyncIterator[SqlUnitOfWork]:
-        if self._write_lock is None or read_only:
+        if self._write_lock is None:
             async with self.engine.connect() as connection:
                 yield SqlUnitOfWork(connection)
-            return
-        async with self._write_lock, self.engine.connect() as connection:
-            yield SqlUnitOfWork(connection)
+        elif read_only:
+            async with self.engine.connect() as connection, _query_only(connection):
+                yield SqlUnitOfWork(connection)
+        else:
+            async with self._write_lock, self.engine.connect() as connection:
+                yield SqlUnitOfWork(connection)
+
+
+@asynccontextmanager
+async def _query_only(connection: AsyncConnection) -> AsyncIterator[None]:
+    """SQLite refuses writes in a read-only unit at once ("attempt to write a readonly
+    database") instead of letting it write without the write lock: statements run on the event
+    loop (ADR 0007), so two writers at a time would stall the loop for `busy_timeout`."""
+    await connection.exec_driver_sql("PRAGMA query_only = ON")
+    try:
+        yield
+    finally:
+        try:
+            await connection.exec_driver_sql("PRAGMA query_only = OFF")
+        except Exception:
+            await connection.invalidate()  # never hand a read-only connection to a writer
+            raise
