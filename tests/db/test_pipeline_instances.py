@@ -79,7 +79,7 @@ async def test_an_uncommitted_instance_is_rolled_back(
         assert await unit.pipeline_instances.list_counters("Build-App") == []
 
 
-async def test_label_uses_material_revision_and_trigger_variables(
+async def test_the_build_cause_round_trips_and_a_light_load_leaves_out_its_materials(
     uow: SqlUnitOfWorkFactory, clock: FakeClock
 ) -> None:
     when = datetime(2026, 5, 1, tzinfo=UTC)
@@ -124,6 +124,20 @@ async def test_label_uses_material_revision_and_trigger_variables(
     assert revision.changed
     assert revision.latest.files[0].file_name == "src/x.py"
     assert loaded.build_cause.trigger_variables == (EnvironmentVariable("ENV", "qa"),)
+
+    async with uow(read_only=True) as unit:
+        light = await unit.pipeline_instances.find("Build-App", 1, with_materials=False)
+        assert created.stages[0].id is not None
+        by_stage = await unit.pipeline_instances.find_by_stage_id(
+            created.stages[0].id, with_materials=False
+        )
+        [newest] = await unit.pipeline_instances.latest("Build-App", with_materials=False)
+    for partial in (light, by_stage, newest):
+        assert partial is not None
+        assert partial.build_cause.material_revisions == ()
+        assert partial.build_cause.trigger_variables == loaded.build_cause.trigger_variables
+        assert partial.stages == loaded.stages
+        assert partial.label == loaded.label
 
 
 async def test_concurrent_instances_get_distinct_consecutive_counters(

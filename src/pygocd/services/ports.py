@@ -59,7 +59,12 @@ class PipelineInstanceRepository(Protocol):
         """`add` of several instances, a fixed number of statements however many."""
         ...
 
-    async def find(self, pipeline: str, counter: int) -> PipelineInstance | None: ...
+    async def find(
+        self, pipeline: str, counter: int, *, with_materials: bool = True
+    ) -> PipelineInstance | None:
+        """Without materials, the build cause carries no material revisions: for readers that
+        need only the stages and jobs."""
+        ...
 
     async def last_revision_ids(self, pipeline: str) -> dict[str, int]:
         """Fingerprint → newest modification id of the pipeline's latest instance."""
@@ -77,9 +82,13 @@ class PipelineInstanceRepository(Protocol):
 
     async def find_by_id(self, pipeline_id: int) -> PipelineInstance | None: ...
 
-    async def find_by_stage_id(self, stage_id: int) -> PipelineInstance | None: ...
+    async def find_by_stage_id(
+        self, stage_id: int, *, with_materials: bool = True
+    ) -> PipelineInstance | None: ...
 
-    async def latest(self, pipeline: str, limit: int = 1) -> list[PipelineInstance]: ...
+    async def latest(
+        self, pipeline: str, limit: int = 1, *, with_materials: bool = True
+    ) -> list[PipelineInstance]: ...
 
     async def history(
         self, pipeline: str, page_size: int, after: int | None = None, before: int | None = None

@@ -197,9 +197,10 @@ class RunHistoryService:
     async def stage(
         self, name: str, counter: int, stage_name: str, stage_counter: int
     ) -> tuple[PipelineInstance, StageInstance]:
+        """The stage run with its instance; the instance's build cause has no materials."""
         pipeline = self.pipeline(name)
         async with self._uow(read_only=True) as uow:
-            found = await uow.pipeline_instances.find(pipeline.name, counter)
+            found = await uow.pipeline_instances.find(pipeline.name, counter, with_materials=False)
         stage = None
         if found is not None:
             stage = next(

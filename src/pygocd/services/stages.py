@@ -72,7 +72,8 @@ class StageService:
 
     async def recalculate_stage(self, uow: UnitOfWork, stage_id: int, out: Events) -> None:
         """Aggregate a stage from its jobs; on completion run GoCD's follow-ups."""
-        instance = await uow.pipeline_instances.find_by_stage_id(stage_id)
+        # Stage flow needs the stages and jobs, never the materials the instance was built from.
+        instance = await uow.pipeline_instances.find_by_stage_id(stage_id, with_materials=False)
         assert instance is not None
         stage = next(s for s in instance.stages if s.id == stage_id)
         state = aggregate_stage_state(j for j in stage.jobs if not j.ignored)
@@ -127,7 +128,7 @@ class StageService:
         if config is None or order == 1 or config.approval.type is not ApprovalType.SUCCESS:
             return
         previous_name = pipeline.stages[order - 2].name
-        for newer in await uow.pipeline_instances.latest(pipeline.name, 10):
+        for newer in await uow.pipeline_instances.latest(pipeline.name, 10, with_materials=False):
             if newer.counter <= instance.counter:
                 continue
             previous_run = newer.latest_stage(previous_name)

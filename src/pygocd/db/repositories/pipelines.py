@@ -326,16 +326,20 @@ class SqlPipelineInstanceRepository:
         )
         return [int(c) for c in (await self._connection.execute(query)).scalars()]
 
-    async def find(self, pipeline: str, counter: int) -> PipelineInstance | None:
+    async def find(
+        self, pipeline: str, counter: int, *, with_materials: bool = True
+    ) -> PipelineInstance | None:
         query = select(pipelines).where(
             pipelines.c.name_key == pipeline.lower(), pipelines.c.counter == counter
         )
         row = (await self._connection.execute(query)).mappings().first()
         if row is None:
             return None
-        return await self._load(row)
+        return await self._load(row, with_materials)
 
-    async def _load(self, row: RowMapping) -> PipelineInstance:
+    async def _load(self, row: RowMapping, with_materials: bool = True) -> PipelineInstance:
+        """The instance with its stages, jobs and build cause; without materials, the build
+        cause has no material revisions (the costliest part: modifications and their files)."""
         pipeline_id = row["id"]
         stage_rows = (
             (
@@ -389,7 +393,11 @@ class SqlPipelineInstanceRepository:
             type=BuildCauseType(row["build_cause_type"]),
             message=row["build_cause_message"] or "",
             approver=row["build_cause_approver"] or "",
-            material_revisions=await load_material_revisions(self._connection, pipeline_id),
+            material_revisions=(
+                await load_material_revisions(self._connection, pipeline_id)
+                if with_materials
+                else ()
+            ),
             trigger_variables=tuple(
                 EnvironmentVariable(name=v["name"], value=v["value"], secure=v["secure"])
                 for v in variable_rows
@@ -412,15 +420,19 @@ class SqlPipelineInstanceRepository:
         row = (await self._connection.execute(query)).mappings().first()
         return await self._load(row) if row is not None else None
 
-    async def find_by_stage_id(self, stage_id: int) -> PipelineInstance | None:
+    async def find_by_stage_id(
+        self, stage_id: int, *, with_materials: bool = True
+    ) -> PipelineInstance | None:
         query = select(pipelines).where(
             pipelines.c.id
             == select(stages.c.pipeline_id).where(stages.c.id == stage_id).scalar_subquery()
         )
         row = (await self._connection.execute(query)).mappings().first()
-        return await self._load(row) if row is not None else None
+        return await self._load(row, with_materials) if row is not None else None
 
-    async def latest(self, pipeline: str, limit: int = 1) -> list[PipelineInstance]:
+    async def latest(
+        self, pipeline: str, limit: int = 1, *, with_materials: bool = True
+    ) -> list[PipelineInstance]:
         """The newest instances of a pipeline, newest first."""
         query = (
             select(pipelines)
@@ -429,7 +441,7 @@ class SqlPipelineInstanceRepository:
             .limit(limit)
         )
         rows = (await self._connection.execute(query)).mappings().all()
-        return [await self._load(row) for row in rows]
+        return [await self._load(row, with_materials) for row in rows]
 
     async def history(
         self, pipeline: str, page_size: int, after: int | None = None, before: int | None = None
