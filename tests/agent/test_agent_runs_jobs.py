@@ -459,3 +459,44 @@ async def test_memory_is_tidied_while_idle_not_between_a_job_and_the_next(
     await asyncio.wait_for(running, 60)
 
     assert steps == ["tidy", "ran one", "ran two", "tidy", "ran three"]
+
+
+@pytest.mark.parametrize("with_artifact", [False, True])
+async def test_completing_goes_out_before_uploads_or_with_completed_when_there_are_none(
+    agent_services: Services,
+    make_agent: Callable[..., Agent],
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    with_artifact: bool,
+) -> None:
+    material = await git_material(agent_services, tmp_path, {"a.txt": "a"})
+    artifacts = (ArtifactConfig(ArtifactType.BUILD, source="out.txt"),) if with_artifact else ()
+    job = JobConfig("compile", tasks=(script_task("echo built > out.txt"),), artifacts=artifacts)
+    agent = make_agent()
+    calls: list[str] = []
+    report, upload = agent.client.report, agent.client.upload
+
+    async def reporting(job_id: int, sent: wire.JobReport) -> wire.JobReportReply:
+        calls.append("+".join([*(step.state for step in sent.earlier), sent.state]))
+        return await report(job_id, sent)
+
+    async def uploading(job_id: int, path: str, file: Path, md5: str) -> wire.ArtifactUploaded:
+        calls.append(f"upload {path}")
+        return await upload(job_id, path, file, md5)
+
+    monkeypatch.setattr(agent.client, "report", reporting)
+    monkeypatch.setattr(agent.client, "upload", uploading)
+    await save(
+        agent_services,
+        PipelineConfig(name="app", materials=(material,), stages=(StageConfig("build", (job,)),)),
+    )
+    await trigger(agent_services, "app")
+    await asyncio.wait_for(agent.run(max_jobs=1), 60)
+
+    assert calls[0].startswith("Preparing")
+    assert "+".join(calls).count("Completing") == 1
+    if with_artifact:  # Completing goes out as uploading starts; Completed once it is done
+        assert calls.index("upload out.txt") < len(calls) - 1
+        assert calls[-1].endswith("Completed")
+    else:
+        assert calls[-1] == "Completing+Completed"

@@ -7,8 +7,9 @@ group, runs its `on_cancel` task and skips the rest. Completing: upload artifact
 MD5. Completed: the result. The console shows GoCD's tagged lines, secrets masked.
 
 State reports never hold the job up: each goes out at once, and those made while one is on its
-way go together in the next call (protocol 2), so a short job reports Preparing, then
-Building + Completing, then Completed, once its whole console is on the server.
+way go together in the next call (protocol 2). A job with no artifacts has nothing to do while
+Completing, so it reports Completing with Completed, once its whole console is on the server:
+a short job makes two reports, Preparing (+ Building), then Completing + Completed.
 """
 
 from __future__ import annotations
@@ -91,8 +92,8 @@ class JobRunner:
             result = await self._tasks()
         if self.cancelled.is_set():
             result = CANCELLED
-        if result != CANCELLED:
-            self.reports.add("Completing", result)
+        if result != CANCELLED and self.work.artifacts:
+            self.reports.add("Completing", result)  # shown while the artifacts upload
             if not await self._publish():
                 result = FAILED
         tag = tags.JOB_PASS if result == PASSED else tags.JOB_FAIL
@@ -101,6 +102,8 @@ class JobRunner:
         # The whole console is on the server before the job counts as done.
         await self.console.close()
         if result != CANCELLED:
+            if not self.work.artifacts:  # nothing to upload: both go in one report
+                self.reports.add("Completing", result)
             self.reports.add("Completed", result)
         await self.reports.drain()
         return result
