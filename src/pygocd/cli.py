@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import logging
 import signal
 import socket
@@ -143,6 +144,10 @@ async def serve(settings: Settings, sock: socket.socket) -> None:
     container = await bootstrap.start(settings)
     try:
         app = create_app(container.services, settings)
+        # What start-up built lives as long as the server: out of the collector's sight, or
+        # every full collection walks all of it again (100-150 ms pauses, measured).
+        gc.collect()
+        gc.freeze()
         config = uvicorn.Config(
             app,
             log_level=settings.log_level,
