@@ -13,7 +13,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
@@ -206,7 +206,8 @@ def run_server(arguments: argparse.Namespace, settings: Settings | None = None) 
     except OSError as error:
         return fail(str(error))
     try:
-        asyncio.run(serve(settings, sock))
+        with asyncio.Runner(loop_factory=_fast_loop()) as runner:
+            runner.run(serve(settings, sock))
     except StartupError as error:
         return fail(str(error))
     except KeyboardInterrupt:
@@ -214,6 +215,16 @@ def run_server(arguments: argparse.Namespace, settings: Settings | None = None) 
     finally:
         sock.close()
     return 0
+
+
+def _fast_loop() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (it comes with `uvicorn[standard]`): each request costs
+    the server less on the loop than with asyncio's own."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover - a dependency, but optional to uvicorn
+        return None
+    return uvloop.new_event_loop
 
 
 def run_config_check(arguments: argparse.Namespace) -> int:
