@@ -120,6 +120,10 @@ class InlineConnection:
     async def rollback(self) -> None:
         self._conn.rollback()
 
+    def query_only(self, on: bool) -> None:
+        """Refuse (or allow again) writes on this connection (`PRAGMA query_only`)."""
+        self._conn.execute(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+
     async def create_function(self, *args: Any, **kwargs: Any) -> None:
         self._conn.create_function(*args, **kwargs)
 

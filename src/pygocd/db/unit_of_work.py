@@ -22,6 +22,7 @@ from pygocd.db.repositories.jobs import SqlJobRepository
 from pygocd.db.repositories.materials import SqlMaterialRepository
 from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
 from pygocd.db.repositories.run_history import SqlRunHistoryRepository
+from pygocd.db.sqlite_inline import InlineConnection
 
 
 class SqlUnitOfWork:
@@ -91,12 +92,16 @@ async def _query_only(connection: AsyncConnection) -> AsyncIterator[None]:
     """SQLite refuses writes in a read-only unit at once ("attempt to write a readonly
     database") instead of letting it write without the write lock: statements run on the event
     loop (ADR 0007), so two writers at a time would stall the loop for `busy_timeout`."""
-    await connection.exec_driver_sql("PRAGMA query_only = ON")
+    # Straight to sqlite3: through SQLAlchemy, these two statements cost as much as the
+    # queries of a small unit.
+    raw = (await connection.get_raw_connection()).driver_connection
+    assert isinstance(raw, InlineConnection)
+    raw.query_only(True)
     try:
         yield
     finally:
         try:
-            await connection.exec_driver_sql("PRAGMA query_only = OFF")
+            raw.query_only(False)
         except Exception:
             await connection.invalidate()  # never hand a read-only connection to a writer
             raise
