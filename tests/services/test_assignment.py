@@ -149,3 +149,21 @@ async def test_waiting_ends_empty_when_nothing_comes(agent_services: Services) -
     assert agent_services.assignment is not None
     await register(agent_services, "a1")
     assert await agent_services.assignment.wait_for_work("a1", 0.05) is None
+
+
+async def test_a_claimed_job_is_assigned_with_its_transition_and_the_agent_building(
+    agent_services: Services,
+) -> None:
+    await save(agent_services, pipeline("app"))
+    await commit(agent_services)
+    await register(agent_services, "a1")
+    await trigger(agent_services, "app")
+    found = await claim(agent_services, "a1")
+    assert found is not None and found[0].id is not None
+    assert agent_services.jobs is not None and agent_services.agents is not None
+    full, _ = await agent_services.jobs.get(found[0].id)
+    row, where = await agent_services.jobs.get(found[0].id, with_transitions=False)
+    assert [t.state.value for t in full.transitions] == ["Scheduled", "Assigned"]
+    assert row.transitions == ()
+    assert (row.state, row.agent_uuid, where) == (full.state, "a1", found[1])
+    assert (await agent_services.agents.get("a1")).runtime_status.value == "Building"

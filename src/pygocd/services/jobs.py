@@ -32,9 +32,11 @@ class JobService:
         self._clock = clock
         self._stages = stages
 
-    async def get(self, job_id: int) -> tuple[JobInstance, JobIdentifier]:
+    async def get(
+        self, job_id: int, *, with_transitions: bool = True
+    ) -> tuple[JobInstance, JobIdentifier]:
         async with self._uow(read_only=True) as uow:
-            found = await uow.jobs.get(job_id)
+            found = await uow.jobs.get(job_id, with_transitions=with_transitions)
         if found is None:
             raise NotFound(f"Job {job_id} was not found!")
         return found
@@ -44,7 +46,7 @@ class JobService:
         processes, because the update is conditional on the job still being Scheduled."""
         out: Events = []
         async with self._uow() as uow:
-            found = await uow.jobs.get(job_id)
+            found = await uow.jobs.get(job_id, with_transitions=False)
             if found is None or found[0].state is not JobState.SCHEDULED or found[0].ignored:
                 return False
             job, where = found
@@ -77,7 +79,7 @@ class JobService:
         job's Building, Completing and Completed); each is checked as if reported alone."""
         out: Events = []
         async with self._uow() as uow:
-            found = await uow.jobs.get(job_id)
+            found = await uow.jobs.get(job_id, with_transitions=False)
             if found is None:
                 raise NotFound(f"Job {job_id} was not found!")
             job, where = found
@@ -123,7 +125,7 @@ class JobService:
         row with the same name takes its place (agent lost, agent restarted mid-job)."""
         out: Events = []
         async with self._uow() as uow:
-            found = await uow.jobs.get(job_id)
+            found = await uow.jobs.get(job_id, with_transitions=False)
             if found is None or not found[0].state.is_active:
                 return None
             job, where = found
@@ -153,7 +155,7 @@ class JobService:
         """Cancel one job (timeouts, config removal): Completed with result Cancelled."""
         out: Events = []
         async with self._uow() as uow:
-            found = await uow.jobs.get(job_id)
+            found = await uow.jobs.get(job_id, with_transitions=False)
             if found is None or not found[0].state.is_active:
                 return False
             job, where = found

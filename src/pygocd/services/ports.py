@@ -116,7 +116,12 @@ class PipelineInstanceRepository(Protocol):
 
 
 class JobRepository(Protocol):
-    async def get(self, job_id: int) -> tuple[JobInstance, JobIdentifier] | None: ...
+    async def get(
+        self, job_id: int, *, with_transitions: bool = True
+    ) -> tuple[JobInstance, JobIdentifier] | None:
+        """The job and where it runs; without transitions, its state history is left empty
+        (state changes need only the current state)."""
+        ...
 
     async def change_state(
         self,

@@ -441,7 +441,7 @@ async def cancel_job_row(uow: UnitOfWork, job: JobInstance, now: datetime) -> Jo
         ):
             return replace(current, state=JobState.COMPLETED, result=JobResult.CANCELLED)
         assert current.id is not None
-        found = await uow.jobs.get(current.id)
+        found = await uow.jobs.get(current.id, with_transitions=False)
         if found is None or not found[0].state.is_active:
             return None
         current = found[0]

@@ -152,7 +152,7 @@ class WorkBuilder:
         )
 
     async def _context(self, uow: UnitOfWork, job_id: int) -> JobContext:
-        found = await uow.jobs.get(job_id)
+        found = await uow.jobs.get(job_id, with_transitions=False)
         if found is None:
             raise NotFound(f"Job {job_id} was not found!")
         job, identifier = found

@@ -46,12 +46,14 @@ class SqlJobRepository:
             job_name=row["name"],
         )
 
-    async def get(self, job_id: int) -> tuple[JobInstance, JobIdentifier] | None:
+    async def get(
+        self, job_id: int, *, with_transitions: bool = True
+    ) -> tuple[JobInstance, JobIdentifier] | None:
         query = self._with_identifiers().where(jobs.c.id == job_id)
         row = (await self._connection.execute(query)).mappings().first()
         if row is None:
             return None
-        transitions = await self._transitions(job_id)
+        transitions = await self._transitions(job_id) if with_transitions else ()
         return job_from_row(row, transitions), self._identifier(row)
 
     async def in_states(

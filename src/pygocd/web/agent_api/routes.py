@@ -172,7 +172,7 @@ async def _wait_for_kill(request: Request, service: AgentService, uuid: str, wai
 
 async def _job_cancelled(jobs: JobService, job_id: int, uuid: str) -> bool:
     try:
-        job, _ = await jobs.get(job_id)
+        job, _ = await jobs.get(job_id, with_transitions=False)
     except NotFound:
         return True
     return job.agent_uuid != uuid or job.ignored or not job.state.is_active
@@ -248,7 +248,7 @@ async def _own_job(
 ) -> tuple[JobInstance, JobIdentifier]:
     jobs = _need(_services(request).jobs)
     try:
-        job, identifier = await jobs.get(job_id)
+        job, identifier = await jobs.get(job_id, with_transitions=False)
     except NotFound as error:
         raise HTTPException(404, error.message) from None
     if job.agent_uuid != agent.uuid:
