@@ -159,8 +159,10 @@ async def test_a_claimed_job_is_assigned_with_its_transition_and_the_agent_build
     await register(agent_services, "a1")
     await trigger(agent_services, "app")
     found = await claim(agent_services, "a1")
-    assert found is not None and found[0].id is not None
-    assert agent_services.jobs is not None and agent_services.agents is not None
+    assert found is not None
+    assert found[0].id is not None
+    assert agent_services.jobs is not None
+    assert agent_services.agents is not None
     full, _ = await agent_services.jobs.get(found[0].id)
     row, where = await agent_services.jobs.get(found[0].id, with_transitions=False)
     assert [t.state.value for t in full.transitions] == ["Scheduled", "Assigned"]
