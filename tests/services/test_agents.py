@@ -218,6 +218,8 @@ async def test_after_a_restart_agents_are_missing_until_they_call(
     lost = await restarted.check_lost_contact()
     assert "disabled" in lost
     assert "enabled" not in lost
+    assert "pending" not in lost  # GoCD forgets a silent pending agent rather than lose it
+    assert "pending" not in {a.uuid for a in await restarted.all()}
     assert (await restarted.get("enabled")).runtime_status is AgentRuntimeStatus.IDLE
     # The old process still sees what it heard itself.
     assert (await agent_services.agents.get("enabled")).runtime_status is AgentRuntimeStatus.IDLE
@@ -245,3 +247,20 @@ async def test_an_agent_cancelling_for_over_ten_minutes_gets_a_stuck_warning(
     await agents.heartbeat("a1", AgentRuntimeStatus.IDLE)
     assert health.messages() == []
     assert await agents.warn_stuck_in_cancel() == []
+
+
+async def test_a_pending_agent_silent_too_long_is_forgotten_and_may_register_again(
+    agent_services: Services, clock: FakeClock
+) -> None:
+    assert agent_services.agents is not None
+    await register(agent_services, "new", key=None)
+    await register(agent_services, "other")
+    clock.advance(299)
+    assert await agent_services.agents.check_lost_contact() == []
+    assert (await agent_services.agents.get("new")).config_state is AgentConfigState.PENDING
+    clock.advance(2)
+    assert await agent_services.agents.check_lost_contact() == ["other"]
+    with pytest.raises(NotFound):
+        await agent_services.agents.get("new")
+    await register(agent_services, "new", key=None)  # it came back: Pending again
+    assert (await agent_services.agents.get("new")).config_state is AgentConfigState.PENDING

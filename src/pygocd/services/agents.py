@@ -231,7 +231,9 @@ class AgentService:
         self._heard[uuid] = (status, now)
 
     async def check_lost_contact(self) -> list[str]:
-        """Mark agents silent for too long LostContact and reschedule their jobs."""
+        """Mark agents silent for too long LostContact and reschedule their jobs. A Pending
+        agent silent as long is forgotten instead, as GoCD drops it from memory: an agent
+        that comes back registers again."""
         await self.warn_stuck_in_cancel()
         cutoff = self._clock.now() - timedelta(seconds=self.lost_contact_seconds)
         if self._started_at > cutoff:
@@ -240,6 +242,9 @@ class AgentService:
             silent = await uow.agents.silent_since(cutoff)
         lost: list[str] = []
         for agent in silent:
+            if agent.config_state is AgentConfigState.PENDING:
+                await self._forget_silent_pending(agent, cutoff)
+                continue
             async with self._uow() as uow:
                 marked = await uow.agents.set_runtime_status(
                     agent.uuid, AgentRuntimeStatus.LOST_CONTACT, only_if_heard_before=cutoff
@@ -258,6 +263,15 @@ class AgentService:
                     await self._jobs.reschedule(job_id)
             await self._changed(agent.uuid)
         return lost
+
+    async def _forget_silent_pending(self, agent: Agent, cutoff: datetime) -> None:
+        async with self._uow() as uow:
+            removed = await uow.agents.remove_silent_pending(agent.uuid, cutoff)
+            await uow.commit()
+        if removed:
+            self._heard.pop(agent.uuid, None)
+            log.info("forgot pending agent %s (%s): silent too long", agent.uuid, agent.hostname)
+            await self._changed(agent.uuid)
 
     async def warn_stuck_in_cancel(self) -> list[str]:
         """GoCD's `addWarningForAgentsStuckInCancel`: a warning for each agent cancelling a

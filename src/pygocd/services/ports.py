@@ -350,6 +350,10 @@ class AgentRepository(Protocol):
 
     async def remove(self, uuid: str) -> None: ...
 
+    async def remove_silent_pending(self, uuid: str, heard_before: datetime) -> bool:
+        """Delete a Pending agent not heard from since `heard_before`; whether it was."""
+        ...
+
     async def job_history(
         self, uuid: str, offset: int, limit: int
     ) -> tuple[list[tuple[JobInstance, JobIdentifier]], int]: ...

@@ -91,6 +91,14 @@ class SqlAgentRepository:
     async def remove(self, uuid: str) -> None:
         await self._connection.execute(delete(agents).where(agents.c.uuid == uuid))
 
+    async def remove_silent_pending(self, uuid: str, heard_before: datetime) -> bool:
+        statement = delete(agents).where(
+            agents.c.uuid == uuid,
+            agents.c.config_state == AgentConfigState.PENDING.value,
+            agents.c.last_heard_at < heard_before,
+        )
+        return bool((await self._connection.execute(statement)).rowcount)
+
     async def job_history(
         self, uuid: str, offset: int, limit: int
     ) -> tuple[list[tuple[JobInstance, JobIdentifier]], int]:
