@@ -430,7 +430,8 @@ async def test_memory_is_tidied_while_idle_not_between_a_job_and_the_next(
         tidied.set()
 
     monkeypatch.setattr(agent_main, "release_memory", tidy)
-    monkeypatch.setattr(agent_main, "IDLE_BEFORE_TIDYING_SECONDS", 0.05)
+    # The real idle time (1 s): a waiting job reaches the agent well within it, even on a
+    # loaded machine, so the test does not depend on how fast the claim is.
     material = await git_material(agent_services, tmp_path, {"a.txt": "a"})
     job = JobConfig("compile", tasks=(ExecTask("true"),))
     await save(
