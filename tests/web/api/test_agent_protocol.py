@@ -3,6 +3,7 @@ reports on someone else's job, console offsets, artifact paths and checksums."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 
@@ -315,3 +316,37 @@ async def test_a_report_with_an_impossible_step_changes_nothing(
     job, _ = await agent_services.jobs.get(job_id)
     assert job.state is JobState.ASSIGNED
     assert [t.state.value for t in job.transitions] == ["Scheduled", "Assigned"]
+
+
+@pytest.mark.parametrize("ending", ["cancelled", "completed"])
+async def test_a_held_ping_says_cancel_only_when_the_job_was_cancelled(
+    agent_services: Services, http: httpx.AsyncClient, ending: str
+) -> None:
+    token = await register_over_http(http, "a1")
+    job_id = await assigned_job(agent_services, http, token)
+    v2 = {PROTOCOL_HEADER: "2", **auth("a1", token)}
+    assert agent_services.jobs is not None
+    assert agent_services.agents is not None
+    await http.post(job_path(job_id, "status"), json={"state": "Building"}, headers=v2)
+    held = asyncio.create_task(
+        http.post(
+            "/go/api/agent/ping",
+            json={"runtime_status": "Building", "job_id": job_id, "wait_seconds": 10},
+            headers=v2,
+        )
+    )
+    await asyncio.sleep(0.05)
+    assert not held.done()  # held while the job runs
+
+    if ending == "cancelled":
+        assert await agent_services.jobs.cancel(job_id)
+    else:
+        done = {"state": "Completed", "result": "Passed", "earlier": [{"state": "Completing"}]}
+        await http.post(job_path(job_id, "status"), json=done, headers=v2)
+    reply = (await asyncio.wait_for(held, 10)).json()
+
+    status = (await agent_services.agents.get("a1")).runtime_status.value
+    if ending == "cancelled":
+        assert (reply["cancel_job"], status) == (True, "Cancelled")
+    else:  # nothing to stop, and the agent is not shown cancelling
+        assert (reply["cancel_job"], status) == (False, "Building")

@@ -8,6 +8,7 @@ call names the protocol version in `X-Pygocd-Agent-Protocol`.
 from __future__ import annotations
 
 import asyncio
+import enum
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, TypeVar
@@ -144,11 +145,12 @@ async def ping(request: Request, agent: CurrentAgent, body: wire.Ping) -> JSONRe
         )
     elif body.job_id is not None:
         jobs = _need(_services(request).jobs)
-        cancel = await _job_cancelled(jobs, body.job_id, agent.uuid)
-        if not cancel and body.wait_seconds > 0:
-            cancel = await _wait_for_cancel(
+        fate = await _fate(jobs, body.job_id, agent.uuid)
+        if fate is JobFate.RUNNING and body.wait_seconds > 0:
+            fate = await _wait_for_fate(
                 request, jobs, body.job_id, agent.uuid, _wait_cap(request, body.wait_seconds)
             )
+        cancel = fate is JobFate.STOP
         if cancel:  # GoCD marks the agent Cancelled when its job is (`notifyJobCancelledEvent`)
             await service.heartbeat(agent.uuid, AgentRuntimeStatus.CANCELLED)
     return _reply(
@@ -170,37 +172,45 @@ async def _wait_for_kill(request: Request, service: AgentService, uuid: str, wai
     return True
 
 
-async def _job_cancelled(jobs: JobService, job_id: int, uuid: str) -> bool:
+class JobFate(enum.Enum):
+    """What a held ping learns about the agent's job."""
+
+    RUNNING = "running"
+    STOP = "stop"  # cancelled, rescheduled or given to another agent: the agent must stop
+    ENDED = "ended"  # the agent completed it itself: nothing to stop
+
+
+async def _fate(jobs: JobService, job_id: int, uuid: str) -> JobFate:
     try:
         job, _ = await jobs.get(job_id, with_transitions=False)
     except NotFound:
-        return True
-    return job.agent_uuid != uuid or job.ignored or not job.state.is_active
+        return JobFate.STOP
+    if job.agent_uuid != uuid or job.ignored or job.state is JobState.RESCHEDULED:
+        return JobFate.STOP
+    if job.state is JobState.COMPLETED:
+        return JobFate.STOP if job.result is JobResult.CANCELLED else JobFate.ENDED
+    return JobFate.RUNNING
 
 
-async def _wait_for_cancel(
+async def _wait_for_fate(
     request: Request, jobs: JobService, job_id: int, uuid: str, wait: float
-) -> bool:
+) -> JobFate:
     bus = _services(request).bus
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     async with bus.subscribe(JOB_CHANGED) as events:
-        if await _job_cancelled(jobs, job_id, uuid):
-            return True
-        while True:
+        fate = await _fate(jobs, job_id, uuid)
+        while fate is JobFate.RUNNING:
             event = await next_event(events, deadline - loop.time(), _stopping(request))
             if event is None:
-                return False
-            if (
-                event.payload.get("job_id") == job_id
-                and event.payload.get("state") in _ENDED
-                and await _job_cancelled(jobs, job_id, uuid)
-            ):
-                return True
+                break
+            if event.payload.get("job_id") == job_id and event.payload.get("state") in _ENDED:
+                fate = await _fate(jobs, job_id, uuid)
+    return fate
 
 
 _ENDED = {JobState.COMPLETED.value, JobState.RESCHEDULED.value}
-"""Job states after which an agent must stop; other changes are the agent's own reports."""
+"""Job states that decide a held ping; other changes are the agent's own reports."""
 
 
 def _stopping(request: Request) -> asyncio.Event | None:
