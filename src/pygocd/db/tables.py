@@ -159,6 +159,7 @@ job_state_transitions = Table(
     Column("state", String(20), nullable=False),
     _ts("changed_at", nullable=False),
     Index("ix_job_state_transitions_job_id", "job_id"),
+    Index("ix_job_state_transitions_stage_id", "stage_id"),
 )
 
 materials = Table(
