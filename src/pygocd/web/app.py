@@ -72,6 +72,14 @@ def create_app(
     app.state.services = services
     app.state.settings = settings
     install_error_handlers(app)
+    # Routes are matched in order, each costing a few microseconds: the agents' calls and the
+    # runtime APIs that scripts and monitors poll come first. Their paths match nothing else.
+    app.include_router(agent_api.router, prefix="/go")
+    # runs_api: pipeline, stage and job runtime APIs, CCTray and feeds
+    for runs_router in (pipelines.router, stages.router, jobs.router, feeds.router):
+        app.include_router(runs_router, prefix="/go")
+    app.include_router(cctray.router, prefix="/go")
+    app.include_router(dashboard_api.router, prefix="/go")
     app.include_router(server.router, prefix="/go")
     app.include_router(server_health.router, prefix="/go")
     app.include_router(config_repos.router, prefix="/go")
@@ -80,18 +88,12 @@ def create_app(
     app.include_router(templates.router, prefix="/go")
     app.include_router(materials_api.router, prefix="/go")
     app.include_router(webhooks.router, prefix="/go")
-    app.include_router(agent_api.router, prefix="/go")
     app.include_router(agents_api.router, prefix="/go")
     app.include_router(files_api.router, prefix="/go")
     app.include_router(environments_api.router, prefix="/go")
     app.include_router(users_api.current_user_router, prefix="/go")
     app.include_router(users_api.users_router, prefix="/go")
     app.include_router(vsm_api.router, prefix="/go")
-    # runs_api: pipeline, stage and job runtime APIs, CCTray and feeds
-    for runs_router in (pipelines.router, stages.router, jobs.router, feeds.router):
-        app.include_router(runs_router, prefix="/go")
-    app.include_router(cctray.router, prefix="/go")
-    app.include_router(dashboard_api.router, prefix="/go")
     app.include_router(ui_router(), prefix="/go")
     app.mount("/go/assets", StaticFiles(directory=STATIC_DIR), name="assets")
 
