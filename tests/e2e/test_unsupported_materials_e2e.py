@@ -58,7 +58,10 @@ def test_a_subversion_material_is_reported_and_its_pipeline_is_not_scheduled(
             headers={**V1, "X-GoCD-Confirm": "true"},
         )
         assert refused.status_code == 422, refused.text
-        assert "Material trunk has no revisions yet" in refused.json()["message"]
+        assert refused.json()["message"] == (
+            "Error while scheduling pipeline: legacy { Material trunk is a Subversion material, "
+            "which this server cannot poll; replace it with a git material }"
+        )
         history = httpx.get(f"{base}/go/api/pipelines/legacy/history", headers=V1)
         assert history.json()["pipelines"] == []
         assert server.poll() is None

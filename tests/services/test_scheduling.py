@@ -125,6 +125,14 @@ async def test_manual_trigger_creates_an_instance_with_its_first_stage(
     assert event.payload["state"] == "Scheduled"
 
 
+async def test_a_material_never_seen_has_no_revisions_yet(services: Services) -> None:
+    await save(services, pipeline("fresh"))
+    with pytest.raises(Invalid, match=r"\{ Material app has no revisions yet \}$"):
+        await sched(services).trigger_manual(
+            "fresh", options=TriggerOptions(update_materials_before_scheduling=False)
+        )
+
+
 async def test_unknown_pipeline_material_or_variable_is_refused(
     services: Services, app_pipeline: PipelineConfig
 ) -> None:

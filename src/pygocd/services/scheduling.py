@@ -38,6 +38,7 @@ from pygocd.domain.scheduling import (
 )
 from pygocd.domain.variables import EnvironmentVariable
 from pygocd.services.config import ConfigService
+from pygocd.services.materials import UNSUPPORTED_KINDS
 from pygocd.services.events import JOB_CHANGED, PIPELINE_CHANGED, STAGE_CHANGED
 from pygocd.services.instances import create_instance, environment_context, plan_instance
 from pygocd.services.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
@@ -470,7 +471,7 @@ def _revisions(
         if not recent:
             raise Invalid(
                 f"Error while scheduling pipeline: {pipeline.name} {{ Material "
-                f"{material_name(material) or fingerprint[:12]} has no revisions yet }}"
+                f"{material_name(material) or fingerprint[:12]} {_why_no_revisions(material)} }}"
             )
         seen = last_seen.get(fingerprint, 0)
         new = [m for m in recent if (m.id or 0) > seen]
@@ -501,3 +502,10 @@ def _modification_message(revision: MaterialRevision) -> str:
     if latest.pipeline_label is not None:
         return f"triggered by {latest.revision}"
     return f"modified by {latest.user_name or 'unknown'}"
+
+
+def _why_no_revisions(material: MaterialConfig) -> str:
+    kind = UNSUPPORTED_KINDS.get(material.kind)
+    if kind is None:
+        return "has no revisions yet"
+    return f"is a {kind} material, which this server cannot poll; replace it with a git material"
