@@ -38,9 +38,9 @@ from pygocd.domain.scheduling import (
 )
 from pygocd.domain.variables import EnvironmentVariable
 from pygocd.services.config import ConfigService
-from pygocd.services.materials import UNSUPPORTED_KINDS
 from pygocd.services.events import JOB_CHANGED, PIPELINE_CHANGED, STAGE_CHANGED
 from pygocd.services.instances import create_instance, environment_context, plan_instance
+from pygocd.services.materials import UNSUPPORTED_KINDS
 from pygocd.services.ports import Clock, EventBus, UnitOfWork, UnitOfWorkFactory
 
 log = logging.getLogger("pygocd.scheduling")
