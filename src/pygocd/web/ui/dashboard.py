@@ -291,7 +291,7 @@ async def stage_overview_popup(
 
 
 @dataclass(frozen=True, slots=True)
-class MaterialChanges:
+class MaterialChangesView:
     description: str
     changed: bool
     modifications: tuple[Modification, ...]
@@ -302,7 +302,7 @@ class ChangesView:
     pipeline: str
     label: str
     message: str
-    materials: tuple[MaterialChanges, ...]
+    materials: tuple[MaterialChangesView, ...]
 
 
 def describe_material(material: MaterialConfig | None, fallback: str) -> str:
@@ -329,7 +329,7 @@ async def changes_popup(request: Request, pipeline: str, counter: int) -> HTMLRe
         label=instance.label,
         message=instance.build_cause.message,
         materials=tuple(
-            MaterialChanges(
+            MaterialChangesView(
                 describe_material(
                     by_fingerprint.get(r.fingerprint), r.material_name or r.fingerprint[:12]
                 ),

@@ -23,7 +23,7 @@ from pygocd.web.ui import formatting
 from pygocd.web.ui.actions import act
 from pygocd.web.ui.dashboard import (
     ChangesView,
-    MaterialChanges,
+    MaterialChangesView,
     StageOverview,
     describe_material,
     find_stage_run,
@@ -170,7 +170,7 @@ def changes_view(services: Services, instance: PipelineInstance) -> ChangesView:
         label=instance.label,
         message=instance.build_cause.message,
         materials=tuple(
-            MaterialChanges(
+            MaterialChangesView(
                 describe_material(
                     by_fingerprint.get(r.fingerprint), r.material_name or r.fingerprint[:12]
                 ),
