@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, RowMapping, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
-from pygocd.db.repositories.pipelines import (
+from pygocd.db.repositories.instance_rows import (
     job_from_row,
     pipeline_state_from_row,
     stage_from_row,

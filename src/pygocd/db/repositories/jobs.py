@@ -10,7 +10,8 @@ from sqlalchemy import RowMapping, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
-from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository, job_from_row
+from pygocd.db.repositories.instance_rows import job_from_row
+from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
 from pygocd.db.tables import job_state_transitions, jobs, pipelines, stages
 from pygocd.domain.runs import JobIdentifier, JobInstance, JobStateTransition
 from pygocd.domain.states import JobResult, JobState

@@ -14,7 +14,7 @@ from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
-from pygocd.db.repositories.pipelines import job_from_row, stage_from_row
+from pygocd.db.repositories.instance_rows import job_from_row, stage_from_row
 from pygocd.db.tables import (
     job_state_transitions,
     jobs,
