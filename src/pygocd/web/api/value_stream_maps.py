@@ -117,8 +117,7 @@ def _node_json(node: Node, service: ValueStreamMapService) -> Json:
     summary="The value stream map of a pipeline instance",
 )
 async def value_stream_map(pipeline: str, counter: str, request: Request) -> Response:
-    services: Services = request.app.state.services
-    service = ValueStreamMapService(services.uow, services.config, services.clock)
+    service = _service(request)
     number = _ruby_to_i(counter)
     try:
         if not 0 < number <= MAX_INT:
@@ -126,13 +125,7 @@ async def value_stream_map(pipeline: str, counter: str, request: Request) -> Res
         vsm = await service.build(pipeline, number)
     except VsmNotFound as error:
         return JSONResponse({"error": error.message})
-    return JSONResponse({"current_pipeline": vsm.current_pipeline, **_levels(vsm, service)})
-
-
-def _levels(vsm: ValueStreamMap, service: ValueStreamMapService) -> Json:
-    return {
-        "levels": [{"nodes": [_node_json(node, service) for node in level]} for level in vsm.levels]
-    }
+    return _map_json({"current_pipeline": vsm.current_pipeline}, vsm, service)
 
 
 @router.get(
@@ -140,10 +133,20 @@ def _levels(vsm: ValueStreamMap, service: ValueStreamMapService) -> Json:
     summary="The value stream map of a material revision",
 )
 async def material_value_stream_map(fingerprint: str, revision: str, request: Request) -> Response:
-    services: Services = request.app.state.services
-    service = ValueStreamMapService(services.uow, services.config, services.clock)
+    service = _service(request)
     try:
         vsm = await service.build_for_material(fingerprint, revision)
     except VsmNotFound as error:
         return JSONResponse({"error": error.message})
-    return JSONResponse({"current_material": fingerprint, **_levels(vsm, service)})
+    return _map_json({"current_material": fingerprint}, vsm, service)
+
+
+def _service(request: Request) -> ValueStreamMapService:
+    services: Services = request.app.state.services
+    return ValueStreamMapService(services.uow, services.config, services.clock)
+
+
+def _map_json(current: Json, vsm: ValueStreamMap, service: ValueStreamMapService) -> JSONResponse:
+    """GoCD's body: what the map is centred on, then its levels of nodes."""
+    levels = [{"nodes": [_node_json(node, service) for node in level]} for level in vsm.levels]
+    return JSONResponse({**current, "levels": levels})
