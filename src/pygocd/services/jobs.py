@@ -22,6 +22,14 @@ class ReportOutcome(enum.StrEnum):
     IGNORED = "ignored"  # job already cancelled/rescheduled: the agent should stop
 
 
+class JobFate(enum.Enum):
+    """What an agent running a job learns of it from the server (a held ping's answer)."""
+
+    RUNNING = "running"
+    STOP = "stop"  # cancelled, rescheduled or given to another agent: the agent must stop
+    ENDED = "ended"  # the agent completed it itself: nothing to stop
+
+
 class NotYourJob(Conflict):
     """An agent reported on a job assigned to another agent (or to none)."""
 
@@ -40,6 +48,18 @@ class JobService:
         if found is None:
             raise NotFound(f"Job {job_id} was not found!")
         return found
+
+    async def fate(self, job_id: int, agent_uuid: str) -> JobFate:
+        """Whether `agent_uuid` should go on with the job, stop it, or has finished it."""
+        try:
+            job, _ = await self.get(job_id, with_transitions=False)
+        except NotFound:
+            return JobFate.STOP
+        if job.agent_uuid != agent_uuid or job.ignored or job.state is JobState.RESCHEDULED:
+            return JobFate.STOP
+        if job.state is JobState.COMPLETED:
+            return JobFate.STOP if job.result is JobResult.CANCELLED else JobFate.ENDED
+        return JobFate.RUNNING
 
     async def assign(self, job_id: int, agent_uuid: str) -> bool:
         """Claim a Scheduled job for an agent; exactly one claimant wins, even across

@@ -8,7 +8,6 @@ call names the protocol version in `X-Pygocd-Agent-Protocol`.
 from __future__ import annotations
 
 import asyncio
-import enum
 import logging
 from collections.abc import AsyncIterator
 from typing import Annotated, TypeVar
@@ -32,7 +31,7 @@ from pygocd.services.agents import AgentAuthError, AgentService, Registration
 from pygocd.services.artifacts import ArtifactService, ForbiddenPath, OffsetMismatch, safe_path
 from pygocd.services.assignment import AssignmentService, next_event
 from pygocd.services.events import AGENT_CHANGED, JOB_CHANGED
-from pygocd.services.jobs import JobService, NotYourJob, ReportOutcome
+from pygocd.services.jobs import JobFate, JobService, NotYourJob, ReportOutcome
 from pygocd.services.registry import Services
 from pygocd.services.work import WorkBuilder
 
@@ -145,11 +144,14 @@ async def ping(request: Request, agent: CurrentAgent, body: wire.Ping) -> JSONRe
         )
     elif body.job_id is not None:
         jobs = _need(_services(request).jobs)
-        fate = await _fate(jobs, body.job_id, agent.uuid)
-        if fate is JobFate.RUNNING and body.wait_seconds > 0:
-            fate = await _wait_for_fate(
+        # Held, the ping reads the job once it listens, so no change slips between the two.
+        fate = (
+            await _wait_for_fate(
                 request, jobs, body.job_id, agent.uuid, _wait_cap(request, body.wait_seconds)
             )
+            if body.wait_seconds > 0
+            else await jobs.fate(body.job_id, agent.uuid)
+        )
         cancel = fate is JobFate.STOP
         if cancel:  # GoCD marks the agent Cancelled when its job is (`notifyJobCancelledEvent`)
             await service.heartbeat(agent.uuid, AgentRuntimeStatus.CANCELLED)
@@ -172,26 +174,6 @@ async def _wait_for_kill(request: Request, service: AgentService, uuid: str, wai
     return True
 
 
-class JobFate(enum.Enum):
-    """What a held ping learns about the agent's job."""
-
-    RUNNING = "running"
-    STOP = "stop"  # cancelled, rescheduled or given to another agent: the agent must stop
-    ENDED = "ended"  # the agent completed it itself: nothing to stop
-
-
-async def _fate(jobs: JobService, job_id: int, uuid: str) -> JobFate:
-    try:
-        job, _ = await jobs.get(job_id, with_transitions=False)
-    except NotFound:
-        return JobFate.STOP
-    if job.agent_uuid != uuid or job.ignored or job.state is JobState.RESCHEDULED:
-        return JobFate.STOP
-    if job.state is JobState.COMPLETED:
-        return JobFate.STOP if job.result is JobResult.CANCELLED else JobFate.ENDED
-    return JobFate.RUNNING
-
-
 async def _wait_for_fate(
     request: Request, jobs: JobService, job_id: int, uuid: str, wait: float
 ) -> JobFate:
@@ -199,13 +181,13 @@ async def _wait_for_fate(
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wait
     async with bus.subscribe(JOB_CHANGED) as events:
-        fate = await _fate(jobs, job_id, uuid)
+        fate = await jobs.fate(job_id, uuid)
         while fate is JobFate.RUNNING:
             event = await next_event(events, deadline - loop.time(), _stopping(request))
             if event is None:
                 break
             if event.payload.get("job_id") == job_id and event.payload.get("state") in _ENDED:
-                fate = await _fate(jobs, job_id, uuid)
+                fate = await jobs.fate(job_id, uuid)
     return fate
 
 
