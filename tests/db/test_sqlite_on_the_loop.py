@@ -72,3 +72,27 @@ async def test_writers_take_turns_and_readers_see_only_committed_rows(
 
     await asyncio.gather(first(), second())
     assert order == ["reader saw []", "first committed", "second began", "second got 2"]
+
+
+async def test_the_loop_side_driver_streams_runs_many_and_switches_isolation(
+    engine: AsyncEngine, sqlite_uow: SqlUnitOfWorkFactory
+) -> None:
+    """The paths of SQLAlchemy's aiosqlite dialect our queries do not take every day: a
+    server-side cursor, executemany, and setting the isolation level on the connection."""
+    async with engine.connect() as connection:
+        await connection.execute(text("CREATE TEMP TABLE t (n INTEGER)"))
+        await connection.execute(text("INSERT INTO t (n) VALUES (:n)"), [{"n": n} for n in (1, 2)])
+        await connection.execute(text("UPDATE t SET n = n * 10 WHERE n = :n"), [{"n": 1}, {"n": 2}])
+        streamed = await connection.stream(text("SELECT n FROM t ORDER BY n"))
+        assert [n async for (n,) in streamed] == [10, 20]
+        partial = await connection.stream(text("SELECT n FROM t ORDER BY n"))
+        assert [tuple(r) for r in await partial.fetchmany(1)] == [(10,)]
+        assert (await partial.fetchone()) == (20,)
+        await partial.close()
+        inserted = await connection.execute(text("INSERT INTO t (n) VALUES (30)"))
+        assert inserted.lastrowid == 3
+        await connection.commit()
+        autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+        driver = (await autocommit.get_raw_connection()).driver_connection
+        assert driver.isolation_level is None  # sqlite3's autocommit, set through the driver
+        assert (await autocommit.execute(text("SELECT count(*) FROM t"))).scalar() == 3
