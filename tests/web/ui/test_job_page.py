@@ -31,6 +31,12 @@ async def chunks(data: bytes) -> AsyncIterator[bytes]:
     yield data
 
 
+async def upload(services: Services, path: str, data: bytes) -> None:
+    """An artifact of the job, as its agent would have uploaded it."""
+    assert services.artifacts is not None
+    await services.artifacts.upload(LOCATOR, path, chunks(data), None)
+
+
 @pytest.fixture
 async def with_artifacts(
     services: Services, settings: Settings
@@ -104,9 +110,8 @@ async def test_a_custom_tab_shows_its_artifact_in_a_sandboxed_frame(
 ) -> None:
     services, client = with_artifacts
     await run_app(services, Tab("Coverage", "coverage/index.html"))
-    assert services.artifacts is not None
     html = b"<h1>Coverage 93%</h1>"
-    await services.artifacts.upload(LOCATOR, "coverage/index.html", chunks(html), None)
+    await upload(services, "coverage/index.html", html)
     doc = await page(client)
 
     frame = doc.one(lambda n: n.tag == "iframe")
@@ -123,13 +128,12 @@ async def test_artifacts_tab_lists_uploaded_files_as_a_tree_linking_to_files(
 ) -> None:
     services, client = with_artifacts
     await run_app(services)
-    assert services.artifacts is not None
     for path, data in (
         ("dist/app.tar.gz", b"tar"),
         ("dist/docs/readme.txt", b"hi"),
         ("x.log", b"l"),
     ):
-        await services.artifacts.upload(LOCATOR, path, chunks(data), None)
+        await upload(services, path, data)
     doc = await page(client)
 
     panel = doc.one(lambda n: n.attrs.get("id") == "panel-artifacts")
@@ -167,9 +171,8 @@ async def test_tests_tab_frames_the_report_merged_from_the_test_artifacts(
 ) -> None:
     services, client = with_artifacts
     await run_app(services)
-    assert services.artifacts is not None
     report = b'<p>Tests run: <span class="tests_total_count">3</span></p>'
-    await services.artifacts.upload(LOCATOR, "testoutput/index.html", chunks(report), None)
+    await upload(services, "testoutput/index.html", report)
     doc = await page(client)
 
     panel = doc.one(lambda n: n.attrs.get("id") == "panel-tests")
@@ -186,9 +189,8 @@ async def test_tests_tab_explains_test_artifacts_when_the_job_has_no_report(
 ) -> None:
     services, client = with_artifacts
     await run_app(services)
-    assert services.artifacts is not None
     # Another file under testoutput/ is not the merged report.
-    await services.artifacts.upload(LOCATOR, "testoutput/TEST-a.xml", chunks(b"<x/>"), None)
+    await upload(services, "testoutput/TEST-a.xml", b"<x/>")
     doc = await page(client)
 
     panel = doc.one(lambda n: n.attrs.get("id") == "panel-tests")
