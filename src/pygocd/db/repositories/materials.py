@@ -154,7 +154,7 @@ async def load_material_revisions(
         result.append(
             MaterialRevision(
                 fingerprint=row["fingerprint"],
-                modifications=tuple(_modification(m, files_by_mod) for m in mods),
+                modifications=tuple(modification_from_row(m, files_by_mod) for m in mods),
                 changed=row["changed"],
                 material_name=row["name"],
                 folder=row["folder"],
@@ -207,7 +207,7 @@ class SqlMaterialRepository:
                 union_all(*(p.subquery().select() for p in parts)) if len(parts) > 1 else parts[0]
             )
             for row in (await self._connection.execute(query)).mappings():
-                found[row["fingerprint"]].append(_modification(row, {}))
+                found[row["fingerprint"]].append(modification_from_row(row, {}))
         for newest_first in found.values():
             newest_first.sort(key=lambda m: m.id or 0, reverse=True)
         return found
@@ -226,7 +226,7 @@ class SqlMaterialRepository:
         )
         rows = (await self._connection.execute(query)).mappings().all()
         files = await _files_of(self._connection, [m["id"] for m in rows]) if with_files else {}
-        return [_modification(m, files) for m in rows]
+        return [modification_from_row(m, files) for m in rows]
 
     async def count_modifications(self, fingerprint: str) -> int:
         query = (
@@ -246,7 +246,7 @@ class SqlMaterialRepository:
             .limit(1)
         )
         row = (await self._connection.execute(query)).mappings().first()
-        return _modification(row, {}) if row is not None else None
+        return modification_from_row(row, {}) if row is not None else None
 
     async def modifications_by_ids(self, ids: list[int]) -> list[Modification]:
         """Modifications (with files) by id, in the order of `ids`; unknown ids are left out."""
@@ -262,7 +262,7 @@ class SqlMaterialRepository:
             .all()
         )
         files = await _files_of(self._connection, ids)
-        by_id = {m["id"]: _modification(m, files) for m in rows}
+        by_id = {m["id"]: modification_from_row(m, files) for m in rows}
         return [by_id[i] for i in ids if i in by_id]
 
 
@@ -288,7 +288,7 @@ async def _files_of(connection: AsyncConnection, ids: list[int]) -> dict[int, li
     return files
 
 
-def _modification(row: RowMapping, files: Mapping[int, list[ModifiedFile]]) -> Modification:
+def modification_from_row(row: RowMapping, files: Mapping[int, list[ModifiedFile]]) -> Modification:
     return Modification(
         revision=row["revision"],
         modified_time=as_utc(row["modified_time"]),

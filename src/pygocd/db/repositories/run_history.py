@@ -15,6 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from pygocd.db.columns import as_utc
 from pygocd.db.repositories.instance_rows import job_from_row, stage_from_row
+from pygocd.db.repositories.materials import modification_from_row
 from pygocd.db.tables import (
     job_state_transitions,
     jobs,
@@ -232,18 +233,8 @@ class SqlRunHistoryRepository:
             )
             .order_by(modifications.c.id.desc())
         )
-        return [
-            Modification(
-                revision=m["revision"],
-                modified_time=as_utc(m["modified_time"]),
-                user_name=m["user_name"],
-                email_address=m["email_address"],
-                comment=m["comment"],
-                pipeline_label=m["pipeline_label"],
-                id=m["id"],
-            )
-            for m in (await self._connection.execute(query)).mappings()
-        ]
+        rows = (await self._connection.execute(query)).mappings()
+        return [modification_from_row(m, {}) for m in rows]
 
     async def consumers(self, downstream: str, upstream: str, upstream_counter: int) -> list[int]:
         """Counters of `downstream`'s instances built from a dependency revision of the
