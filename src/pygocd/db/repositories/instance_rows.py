@@ -70,9 +70,7 @@ async def load_instance(
     )
     transitions_by_job: dict[int, list[JobStateTransition]] = defaultdict(list)
     for t in transition_rows:
-        transitions_by_job[t["job_id"]].append(
-            JobStateTransition(JobState(t["state"]), as_utc(t["changed_at"]), t["id"])
-        )
+        transitions_by_job[t["job_id"]].append(transition_from_row(t))
     jobs_by_stage: dict[int, list[JobInstance]] = defaultdict(list)
     for j in job_rows:
         jobs_by_stage[j["stage_id"]].append(job_from_row(j, tuple(transitions_by_job[j["id"]])))
@@ -121,6 +119,10 @@ def pipeline_state_from_row(row: RowMapping) -> PipelineState:
         ),
         lock=PipelineLock(locked=row["locked"], locked_by_pipeline_id=row["locked_by_pipeline_id"]),
     )
+
+
+def transition_from_row(row: RowMapping) -> JobStateTransition:
+    return JobStateTransition(JobState(row["state"]), as_utc(row["changed_at"]), row["id"])
 
 
 def job_from_row(row: RowMapping, transitions: tuple[JobStateTransition, ...]) -> JobInstance:

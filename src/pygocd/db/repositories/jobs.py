@@ -9,8 +9,7 @@ from typing import Any
 from sqlalchemy import RowMapping, Select, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pygocd.db.columns import as_utc
-from pygocd.db.repositories.instance_rows import job_from_row
+from pygocd.db.repositories.instance_rows import job_from_row, transition_from_row
 from pygocd.db.repositories.pipelines import SqlPipelineInstanceRepository
 from pygocd.db.tables import job_state_transitions, jobs, pipelines, stages
 from pygocd.domain.runs import JobIdentifier, JobInstance, JobStateTransition
@@ -77,10 +76,7 @@ class SqlJobRepository:
             .where(job_state_transitions.c.job_id == job_id)
             .order_by(job_state_transitions.c.id)
         )
-        return tuple(
-            JobStateTransition(JobState(r["state"]), as_utc(r["changed_at"]), r["id"])
-            for r in rows.mappings()
-        )
+        return tuple(transition_from_row(r) for r in rows.mappings())
 
     async def change_state(
         self,

@@ -13,8 +13,11 @@ from collections.abc import Collection, Sequence
 from sqlalchemy import ColumnElement, RowMapping, Select, and_, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pygocd.db.columns import as_utc
-from pygocd.db.repositories.instance_rows import job_from_row, stage_from_row
+from pygocd.db.repositories.instance_rows import (
+    job_from_row,
+    stage_from_row,
+    transition_from_row,
+)
 from pygocd.db.repositories.materials import modification_from_row
 from pygocd.db.tables import (
     job_state_transitions,
@@ -298,9 +301,7 @@ class SqlRunHistoryRepository:
             .order_by(job_state_transitions.c.id)
         )
         for t in rows.mappings():
-            found[t["job_id"]].append(
-                JobStateTransition(JobState(t["state"]), as_utc(t["changed_at"]), t["id"])
-            )
+            found[t["job_id"]].append(transition_from_row(t))
         return found
 
     async def _stage_runs(self, rows: Sequence[RowMapping]) -> list[StageRun]:
