@@ -34,7 +34,7 @@ async def test_a_cancel_retries_when_the_job_moved_on_meanwhile(services: Servic
 
     assert cancelled is not None
     assert (cancelled.state, cancelled.result) == (JobState.COMPLETED, JobResult.CANCELLED)
-    async with services.uow() as uow:
+    async with services.uow(read_only=True) as uow:
         found = await uow.jobs.get(stale.id or 0)
     assert found is not None
     assert (found[0].state, found[0].result) == (JobState.COMPLETED, JobResult.CANCELLED)
@@ -54,7 +54,7 @@ async def test_a_cancel_leaves_a_job_that_finished_meanwhile_alone(services: Ser
         assert await cancel_job_row(uow, stale, now) is None
         await uow.commit()
 
-    async with services.uow() as uow:
+    async with services.uow(read_only=True) as uow:
         found = await uow.jobs.get(stale.id or 0)
     assert found is not None
     assert found[0].result is JobResult.PASSED
